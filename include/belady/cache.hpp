@@ -1,0 +1,201 @@
+#pragma once
+/// @file
+/// belady::cache: a fixed-capacity, set-associative key -> vector cache with score-based eviction,
+/// executed by the host backend (CPU threads) or the cuda backend (kernels on a stream).
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <span>
+
+#include "belady/config.hpp"
+#include "belady/error.hpp"
+#include "belady/types.hpp"
+
+namespace belady {
+
+namespace detail {
+template <class Key>
+class backend;
+}
+
+/// What a batch of writes did. Counts are per occurrence in the batch.
+struct insert_result {
+  std::size_t inserted = 0;  ///< keys that entered the cache (into a free slot or by eviction)
+  std::size_t assigned = 0;  ///< keys already present whose value was overwritten
+  std::size_t evicted = 0;   ///< residents evicted to make room
+  std::size_t refused = 0;   ///< newcomers refused by admission (scored below every resident)
+  /// Entries handed back by insert_and_evict: the evicted residents plus the refused newcomers.
+  [[nodiscard]] std::size_t handed_back() const noexcept { return evicted + refused; }
+};
+
+/**
+ * @brief A GPU- or host-resident cache mapping keys to fixed-width vectors.
+ *
+ * Keys hash to one bucket of `bucket_size` slots; a key may occupy any slot of its bucket. When
+ * the bucket is full an insert evicts the slot with the lowest score (policy::lru, lfu, fifo,
+ * custom), or is refused when the newcomer scores lower than every resident (admission).
+ *
+ * Buffers: on the host backend every span refers to host memory; on the cuda backend to memory
+ * the device can access (device, managed or pinned host memory). Spans are never dereferenced on
+ * the host by the cuda backend.
+ *
+ * Synchronization: a plain operation returns when its work is complete. An `_async` operation is
+ * ordered on `stream` and may return before it completes (the host backend completes it before
+ * returning); the caller keeps its buffers alive and unchanged until the stream reaches that
+ * point. The stream is always the last argument.
+ *
+ * Thread safety: every operation may be called concurrently from several threads and streams on
+ * the same cache; concurrent operations behave as if applied one key at a time in some order
+ * (per-bucket locks): no torn values, no lost keys, no duplicate copies of a key. Construction,
+ * destruction and move are not concurrent with anything.
+ *
+ * Keys repeated within one batch are resolved deterministically, as a sequential loop over the
+ * batch would: for insert_or_assign, insert_and_evict and assign the last occurrence's value is
+ * stored; for find_or_insert the first occurrence's value is inserted (if the key was absent),
+ * every occurrence returns the stored value, and only the first reports found = false. This
+ * holds unless the batch itself evicts the key between two of its occurrences.
+ *
+ * Validation: arguments are checked before anything runs; a bad argument throws
+ * belady::invalid_argument naming it, and nothing stored changes. Reserved keys (empty_key,
+ * reclaim_key) are rejected; on the cuda backend that check reads the keys with a small kernel
+ * and synchronizes `stream`.
+ *
+ * @tparam Key std::uint64_t or std::uint32_t
+ * @tparam T float, belady::half, belady::bfloat16, std::int8_t or std::byte (raw bytes)
+ */
+template <cache_key Key, cache_value T>
+class BELADY_API cache {
+ public:
+  using key_type = Key;
+  using value_type = T;
+
+  /// @throw invalid_argument for capacity 0 or too large, dim 0, bad bucket_size
+  /// @throw out_of_memory when the table does not fit (with byte counts)
+  /// @throw backend_unavailable when backend::cuda is asked for and cannot be used
+  explicit cache(const cache_config& config);
+  ~cache();
+  cache(cache&&) noexcept;
+  cache& operator=(cache&&) noexcept;
+  cache(const cache&) = delete;
+  cache& operator=(const cache&) = delete;
+
+  /// The configuration, with capacity rounded up to whole buckets and the backend resolved.
+  [[nodiscard]] const cache_config& config() const noexcept;
+  [[nodiscard]] std::size_t capacity() const noexcept;
+  [[nodiscard]] std::size_t dim() const noexcept;
+  [[nodiscard]] std::size_t bucket_count() const noexcept;
+  [[nodiscard]] belady::backend executor() const noexcept;
+
+  /**
+   * @brief Looks keys up; a hit copies the value out and counts as an access (updates recency,
+   * frequency and the policy's score).
+   * @param keys n keys
+   * @param values n * dim elements; rows of misses are left unchanged
+   * @param found n flags
+   * @param scores optional, n: the hit's score after the access
+   * @return the number of hits
+   */
+  std::size_t find(std::span<const Key> keys, std::span<T> values, std::span<bool> found,
+                   std::span<std::uint64_t> scores = {}, stream_view stream = {});
+  /// find without the count; see the class note on `_async`.
+  void find_async(std::span<const Key> keys, std::span<T> values, std::span<bool> found,
+                  std::span<std::uint64_t> scores = {}, stream_view stream = {});
+
+  /// Whether each key is present. Not an access: metadata and scores do not change.
+  std::size_t contains(std::span<const Key> keys, std::span<bool> found, stream_view stream = {});
+  void contains_async(std::span<const Key> keys, std::span<bool> found, stream_view stream = {});
+
+  /**
+   * @brief Inserts absent keys (evicting or refusing when the bucket is full) and overwrites
+   * present ones.
+   * @param scores n caller scores: required for policy::custom, rejected for the others
+   */
+  insert_result insert_or_assign(std::span<const Key> keys, std::span<const T> values,
+                                 std::span<const std::uint64_t> scores = {},
+                                 stream_view stream = {});
+  void insert_or_assign_async(std::span<const Key> keys, std::span<const T> values,
+                              std::span<const std::uint64_t> scores = {}, stream_view stream = {});
+
+  /**
+   * @brief Like insert_or_assign, and hands back what left or could not enter: the evicted
+   * residents and the refused newcomers, so a caller can write them to a lower tier.
+   * @param evicted_keys at least n
+   * @param evicted_values at least n * dim
+   * @param evicted_scores optional, at least n
+   * @return counts; the first handed_back() entries of the evicted_* spans are filled (in an
+   * unspecified order)
+   */
+  insert_result insert_and_evict(std::span<const Key> keys, std::span<const T> values,
+                                 std::span<Key> evicted_keys, std::span<T> evicted_values,
+                                 std::span<std::uint64_t> evicted_scores = {},
+                                 std::span<const std::uint64_t> scores = {},
+                                 stream_view stream = {});
+
+  /**
+   * @brief Returns the stored value of present keys; inserts the given value for absent ones.
+   * @param values in: n * dim values to insert on a miss; out: the stored values (a refused
+   * newcomer keeps its input)
+   * @param found out: n flags, true for keys that were present
+   * @param scores n caller scores: required for policy::custom, rejected for the others
+   * @return the number of keys found
+   */
+  std::size_t find_or_insert(std::span<const Key> keys, std::span<T> values, std::span<bool> found,
+                             std::span<const std::uint64_t> scores = {}, stream_view stream = {});
+  void find_or_insert_async(std::span<const Key> keys, std::span<T> values, std::span<bool> found,
+                            std::span<const std::uint64_t> scores = {}, stream_view stream = {});
+
+  /// Overwrites the values of present keys; absent keys are ignored. Returns how many were
+  /// present. For policy::custom, `scores` (optional) replaces the scores too.
+  std::size_t assign(std::span<const Key> keys, std::span<const T> values,
+                     std::span<const std::uint64_t> scores = {}, stream_view stream = {});
+  void assign_async(std::span<const Key> keys, std::span<const T> values,
+                    std::span<const std::uint64_t> scores = {}, stream_view stream = {});
+
+  /// Removes keys; returns how many were present.
+  std::size_t erase(std::span<const Key> keys, stream_view stream = {});
+  void erase_async(std::span<const Key> keys, stream_view stream = {});
+
+  /// Removes every key.
+  void clear(stream_view stream = {});
+  void clear_async(stream_view stream = {});
+
+  /// Number of stored keys (a pass over the buckets; concurrent writers make it approximate).
+  [[nodiscard]] std::size_t size(stream_view stream = {}) const;
+  /// size() / capacity().
+  [[nodiscard]] double load_factor(stream_view stream = {}) const;
+
+  /**
+   * @brief Copies the stored entries of slots [offset, offset + count) out, compacted.
+   * Iterate offset over [0, capacity()) to export everything.
+   * @param keys at least count; values at least count * dim; scores optional, at least count
+   * @return the number of entries written
+   */
+  std::size_t export_batch(std::size_t offset, std::size_t count, std::span<Key> keys,
+                           std::span<T> values, std::span<std::uint64_t> scores = {},
+                           stream_view stream = {}) const;
+
+  /// Waits for the cache's work on `stream`.
+  void synchronize(stream_view stream = {}) const;
+
+ private:
+  struct impl;
+  std::unique_ptr<impl> impl_;
+};
+
+/// Whether this build contains the cuda backend.
+[[nodiscard]] BELADY_API bool cuda_backend_built() noexcept;
+/// Whether the cuda backend can run here (built, and a device answers).
+[[nodiscard]] BELADY_API bool cuda_backend_available(int device = 0) noexcept;
+
+extern template class BELADY_API cache<std::uint64_t, float>;
+extern template class BELADY_API cache<std::uint64_t, half>;
+extern template class BELADY_API cache<std::uint64_t, bfloat16>;
+extern template class BELADY_API cache<std::uint64_t, std::int8_t>;
+extern template class BELADY_API cache<std::uint64_t, std::byte>;
+extern template class BELADY_API cache<std::uint32_t, float>;
+extern template class BELADY_API cache<std::uint32_t, half>;
+extern template class BELADY_API cache<std::uint32_t, bfloat16>;
+extern template class BELADY_API cache<std::uint32_t, std::int8_t>;
+extern template class BELADY_API cache<std::uint32_t, std::byte>;
+
+}  // namespace belady

@@ -1,0 +1,328 @@
+#pragma once
+// The per-key operations, written once against the tile interface. Each functor handles key i of
+// a batch and returns outcome flags; an executor (host thread pool or CUDA kernel) runs it over
+// the batch. No stability promise.
+#include <cstddef>
+#include <cstdint>
+
+#include "belady/detail/atomic.hpp"
+#include "belady/detail/bucket.hpp"
+#include "belady/detail/macros.hpp"
+#include "belady/detail/policy.hpp"
+#include "belady/detail/table.hpp"
+
+namespace belady::detail {
+
+/// One batched call's buffers (host or device pointers, per backend). Unused ones are null.
+template <class Key>
+struct batch {
+  const Key* keys = nullptr;
+  std::size_t n = 0;
+  const std::byte* in_values = nullptr;
+  std::byte* out_values = nullptr;
+  bool* found = nullptr;
+  const std::uint64_t* in_scores = nullptr;
+  std::uint64_t* out_scores = nullptr;
+  Key* evicted_keys = nullptr;
+  std::byte* evicted_values = nullptr;
+  std::uint64_t* evicted_scores = nullptr;
+  unsigned long long* counter = nullptr;  ///< output cursor (evictions, export, size)
+  std::uint64_t now = 0;                  ///< the batch's logical time
+};
+
+/// How a write treats a key that is already present, and a key repeated within the batch.
+enum class write_mode : std::uint8_t {
+  insert_or_assign,  ///< insert or overwrite; of repeats the last occurrence wins
+  assign_only,       ///< overwrite only if present; of repeats the last occurrence wins
+  insert_if_absent,  ///< insert only if absent; of repeats the first occurrence wins
+};
+
+/// Reserved keys are rejected by validation; the kernels skip them too, so that a batch that
+/// skipped validation still cannot corrupt the table.
+template <class Key>
+BELADY_HD BELADY_INLINE bool is_reserved(Key key) {
+  return key >= reclaim_key<Key>;
+}
+
+template <class Tile, class Key>
+BELADY_HD BELADY_INLINE void emit_evicted(const Tile& t, const table_view<Key>& tab,
+                                          const batch<Key>& b, Key key, const std::byte* value,
+                                          std::uint64_t score) {
+  if (b.evicted_keys == nullptr) return;
+  unsigned long long pos = 0;
+  if (t.rank() == 0) pos = atomic_ref<unsigned long long>(*b.counter).fetch_add(1, mo::memory_order_relaxed);
+  pos = t.shfl(pos, 0);
+  if (t.rank() == 0) {
+    b.evicted_keys[pos] = key;
+    if (b.evicted_scores != nullptr) b.evicted_scores[pos] = score;
+  }
+  if (b.evicted_values != nullptr) t.copy(b.evicted_values + pos * tab.value_bytes, value, tab.value_bytes);
+}
+
+template <class Key>
+struct find_op {
+  table_view<Key> tab;
+  batch<Key> b;
+  bool touch_meta;  ///< find counts as an access; contains does not
+
+  template <class Tile>
+  BELADY_HD std::uint32_t operator()(const Tile& t, std::size_t i) const {
+    const Key key = b.keys[i];
+    if (is_reserved(key)) {
+      if (t.rank() == 0 && b.found != nullptr) b.found[i] = false;
+      return 0;
+    }
+    const key_location loc = locate(tab, key);
+    std::uint32_t flags = 0;
+    lock_bucket(t, tab.locks[loc.bucket]);
+    const std::uint32_t s = find_in_bucket(t, tab, loc, key);
+    if (s != no_slot) {
+      const std::uint64_t slot = loc.base + s;
+      if (b.out_values != nullptr) t.copy(b.out_values + i * tab.value_bytes, tab.value_at(slot), tab.value_bytes);
+      t.sync();
+      if (t.rank() == 0) {
+        if (touch_meta) {
+          slot_meta& m = tab.meta[slot];
+          touch(m, b.now);
+          tab.scores[slot] = score_on_access(tab.eviction, tab.scores[slot], m, b.now, false, 0);
+        }
+        if (b.out_scores != nullptr) b.out_scores[i] = tab.scores[slot];
+      }
+      flags = outcome::found;
+    }
+    if (t.rank() == 0 && b.found != nullptr) b.found[i] = (s != no_slot);
+    unlock_bucket(t, tab.locks[loc.bucket]);
+    return flags;
+  }
+};
+
+template <class Key>
+struct write_op {
+  table_view<Key> tab;
+  batch<Key> b;
+  write_mode mode;
+
+  template <class Tile>
+  BELADY_HD std::uint32_t operator()(const Tile& t, std::size_t i) const {
+    const Key key = b.keys[i];
+    if (is_reserved(key)) return 0;
+    const key_location loc = locate(tab, key);
+    const std::uint32_t index = static_cast<std::uint32_t>(i);
+    const std::byte* in = b.in_values + i * tab.value_bytes;
+    const bool has_score = b.in_scores != nullptr;
+    const std::uint64_t supplied = has_score ? b.in_scores[i] : 0;
+    std::uint32_t flags = 0;
+
+    lock_bucket(t, tab.locks[loc.bucket]);
+    std::uint32_t s = find_in_bucket(t, tab, loc, key);
+    if (s != no_slot) {
+      const std::uint64_t slot = loc.base + s;
+      slot_meta& m = tab.meta[slot];
+      const bool written_this_batch = m.last_write == b.now;
+      if (mode == write_mode::insert_if_absent) {
+        // Present. If another occurrence of this batch inserted it, the earliest one's value is
+        // the one a sequential execution would have stored.
+        const bool inserted_this_batch = m.insert_time == b.now && written_this_batch;
+        if (inserted_this_batch && m.write_index > index) {
+          t.copy(tab.value_at(slot), in, tab.value_bytes);
+          t.sync();
+          if (t.rank() == 0) m.write_index = index;
+        } else if (!inserted_this_batch) {
+          // Resident before this batch: a plain hit, settled here (read_back_op skips it).
+          if (b.out_values != nullptr) t.copy(b.out_values + i * tab.value_bytes, tab.value_at(slot), tab.value_bytes);
+          t.sync();
+          if (t.rank() == 0) {
+            touch(m, b.now);
+            tab.scores[slot] = score_on_access(tab.eviction, tab.scores[slot], m, b.now, false, 0);
+            if (b.out_scores != nullptr) b.out_scores[i] = tab.scores[slot];
+          }
+          flags = outcome::found;
+        }
+      } else if (!(written_this_batch && m.write_index > index)) {
+        // A later occurrence of the same key in this batch already wrote: it wins.
+        t.copy(tab.value_at(slot), in, tab.value_bytes);
+        t.sync();
+        if (t.rank() == 0) {
+          touch(m, b.now);
+          m.last_write = b.now;
+          m.write_index = index;
+          tab.scores[slot] = score_on_access(tab.eviction, tab.scores[slot], m, b.now, has_score, supplied);
+        }
+        flags = outcome::assigned;
+      } else {
+        flags = outcome::assigned;
+      }
+    } else if (mode != write_mode::assign_only) {
+      const std::uint64_t new_score = score_on_insert(tab.eviction, b.now, supplied);
+      const bool full = load_relaxed(tab.bucket_sizes[loc.bucket]) >= tab.bucket_slots;
+      if (!full) {
+        s = free_slot_in_bucket(t, tab, loc);
+      } else {
+        const victim v = choose_victim(t, tab, loc);
+        if (new_score < v.score) {
+          // Admission refused: the newcomer is worth less than every resident. Hand it back
+          // with the evicted so a caller writing them to a lower tier loses nothing.
+          emit_evicted(t, tab, b, key, in, new_score);
+          flags = outcome::refused;
+        } else {
+          s = v.slot;
+          const std::uint64_t slot = loc.base + s;
+          emit_evicted(t, tab, b, tab.keys[slot], tab.value_at(slot), tab.scores[slot]);
+          flags = outcome::evicted;
+        }
+      }
+      if (s != no_slot) {
+        const std::uint64_t slot = loc.base + s;
+        t.copy(tab.value_at(slot), in, tab.value_bytes);
+        t.sync();
+        if (t.rank() == 0) {
+          tab.keys[slot] = key;
+          tab.digests[slot] = loc.digest;
+          tab.scores[slot] = new_score;
+          tab.meta[slot] = slot_meta{b.now, b.now, b.now, 1u, 0xffffffffu, index, 0u};
+          if (!full) store_relaxed(tab.bucket_sizes[loc.bucket], load_relaxed(tab.bucket_sizes[loc.bucket]) + 1);
+        }
+        flags |= outcome::inserted;
+      }
+    }
+    if (t.rank() == 0 && b.found != nullptr) b.found[i] = (flags & outcome::found) != 0;
+    unlock_bucket(t, tab.locks[loc.bucket]);
+    return flags;
+  }
+};
+
+/// Second pass of find_or_insert for the keys the first pass did not settle (inserted in this
+/// batch, or refused): read back the stored value so every occurrence of a repeated key returns
+/// the same value, and report found only for occurrences after the inserting one.
+template <class Key>
+struct read_back_op {
+  table_view<Key> tab;
+  batch<Key> b;
+
+  template <class Tile>
+  BELADY_HD std::uint32_t operator()(const Tile& t, std::size_t i) const {
+    if (b.found[i]) return outcome::found;  // settled by the first pass
+    const Key key = b.keys[i];
+    if (is_reserved(key)) return 0;
+    const key_location loc = locate(tab, key);
+    std::uint32_t flags = 0;
+    lock_bucket(t, tab.locks[loc.bucket]);
+    const std::uint32_t s = find_in_bucket(t, tab, loc, key);
+    const std::byte* src = b.in_values + i * tab.value_bytes;
+    if (s != no_slot) {
+      const std::uint64_t slot = loc.base + s;
+      src = tab.value_at(slot);
+      const slot_meta& m = tab.meta[slot];
+      const bool mine = m.insert_time == b.now && m.write_index == static_cast<std::uint32_t>(i);
+      if (!mine) flags = outcome::found;
+      if (t.rank() == 0 && b.out_scores != nullptr) b.out_scores[i] = tab.scores[slot];
+    }
+    t.copy(b.out_values + i * tab.value_bytes, src, tab.value_bytes);
+    t.sync();
+    if (t.rank() == 0) b.found[i] = flags != 0;
+    unlock_bucket(t, tab.locks[loc.bucket]);
+    return flags;
+  }
+};
+
+template <class Key>
+struct erase_op {
+  table_view<Key> tab;
+  batch<Key> b;
+
+  template <class Tile>
+  BELADY_HD std::uint32_t operator()(const Tile& t, std::size_t i) const {
+    const Key key = b.keys[i];
+    if (is_reserved(key)) return 0;
+    const key_location loc = locate(tab, key);
+    lock_bucket(t, tab.locks[loc.bucket]);
+    const std::uint32_t s = find_in_bucket(t, tab, loc, key);
+    if (s != no_slot && t.rank() == 0) {
+      const std::uint64_t slot = loc.base + s;
+      tab.keys[slot] = empty_key<Key>;
+      tab.digests[slot] = 0;
+      store_relaxed(tab.bucket_sizes[loc.bucket], load_relaxed(tab.bucket_sizes[loc.bucket]) - 1);
+    }
+    unlock_bucket(t, tab.locks[loc.bucket]);
+    return s != no_slot ? outcome::erased : 0u;
+  }
+};
+
+/// Per bucket: empty it.
+template <class Key>
+struct clear_bucket_op {
+  table_view<Key> tab;
+
+  template <class Tile>
+  BELADY_HD std::uint32_t operator()(const Tile& t, std::size_t bucket) const {
+    lock_bucket(t, tab.locks[bucket]);
+    const std::uint64_t base = bucket * tab.bucket_slots;
+    for (std::uint32_t s = t.rank(); s < tab.bucket_slots; s += Tile::size) {
+      tab.keys[base + s] = empty_key<Key>;
+      tab.digests[base + s] = 0;
+      tab.scores[base + s] = 0;
+    }
+    t.sync();
+    if (t.rank() == 0) store_relaxed(tab.bucket_sizes[bucket], 0u);
+    unlock_bucket(t, tab.locks[bucket]);
+    return 0;
+  }
+};
+
+/// Per key: count reserved keys into *counter (argument validation).
+template <class Key>
+struct count_reserved_op {
+  const Key* keys;
+  unsigned long long* counter;
+
+  template <class Tile>
+  BELADY_HD std::uint32_t operator()(const Tile& t, std::size_t i) const {
+    if (t.rank() == 0 && is_reserved(keys[i]))
+      atomic_ref<unsigned long long>(*counter).fetch_add(1, mo::memory_order_relaxed);
+    return 0;
+  }
+};
+
+/// Per bucket: count occupied slots into *counter.
+template <class Key>
+struct size_op {
+  table_view<Key> tab;
+  unsigned long long* counter;
+
+  template <class Tile>
+  BELADY_HD std::uint32_t operator()(const Tile& t, std::size_t bucket) const {
+    if (t.rank() == 0) {
+      const std::uint32_t n = load_relaxed(tab.bucket_sizes[bucket]);
+      if (n != 0) atomic_ref<unsigned long long>(*counter).fetch_add(n, mo::memory_order_relaxed);
+    }
+    return 0;
+  }
+};
+
+/// Per bucket overlapping [first_slot, first_slot + slot_count): copy occupied slots out,
+/// compacted through b.counter.
+template <class Key>
+struct export_op {
+  table_view<Key> tab;
+  batch<Key> b;  ///< evicted_* used as the output arrays
+  std::uint64_t first_slot;
+  std::uint64_t slot_count;
+
+  template <class Tile>
+  BELADY_HD std::uint32_t operator()(const Tile& t, std::size_t k) const {
+    const std::uint64_t bucket = first_slot / tab.bucket_slots + k;
+    const std::uint64_t base = bucket * tab.bucket_slots;
+    const std::uint64_t lo = first_slot > base ? first_slot : base;
+    const std::uint64_t end = first_slot + slot_count;
+    const std::uint64_t hi = end < base + tab.bucket_slots ? end : base + tab.bucket_slots;
+    lock_bucket(t, tab.locks[bucket]);
+    for (std::uint64_t slot = lo; slot < hi; ++slot) {
+      const Key key = tab.keys[slot];
+      if (key != empty_key<Key>) emit_evicted(t, tab, b, key, tab.value_at(slot), tab.scores[slot]);
+    }
+    unlock_bucket(t, tab.locks[bucket]);
+    return 0;
+  }
+};
+
+}  // namespace belady::detail

@@ -1,0 +1,59 @@
+#pragma once
+// The seam between the owner (cache<Key, T>) and an executor. One implementation template,
+// backend_impl<Key, Exec>, serves both backends; this interface lets the owner pick one at run
+// time without templates leaking into the public header.
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "belady/config.hpp"
+#include "belady/detail/ops.hpp"
+#include "belady/types.hpp"
+
+namespace belady::detail {
+
+struct table_shape {
+  std::uint64_t num_buckets;
+  std::uint32_t bucket_slots;
+  std::size_t value_bytes;
+  policy eviction;
+};
+
+template <class Key>
+class backend {
+ public:
+  virtual ~backend() = default;
+  [[nodiscard]] virtual belady::backend kind() const = 0;
+
+  /// Throws invalid_argument when `p` cannot be read by this backend's executor.
+  virtual void check_accessible(const void* p, const char* name) const = 0;
+
+  virtual outcome_counts find(const batch<Key>& b, bool touch, stream_view s, bool sync) = 0;
+  virtual outcome_counts write(const batch<Key>& b, write_mode mode, stream_view s, bool sync) = 0;
+  virtual outcome_counts find_or_insert(const batch<Key>& b, stream_view s, bool sync) = 0;
+  /// Returns counts; the number handed back is in the counts (evicted + refused).
+  virtual outcome_counts insert_and_evict(batch<Key> b, stream_view s) = 0;
+  virtual outcome_counts erase(const batch<Key>& b, stream_view s, bool sync) = 0;
+  virtual void clear(stream_view s, bool sync) = 0;
+  [[nodiscard]] virtual std::uint64_t size(stream_view s) = 0;
+  /// Copies occupied slots of [first_slot, first_slot + count) into b.evicted_*; returns how many.
+  virtual std::uint64_t export_slots(batch<Key> b, std::uint64_t first_slot, std::uint64_t count,
+                                     stream_view s) = 0;
+  /// Number of reserved keys among keys[0, n) (synchronizes).
+  virtual std::uint64_t count_reserved(const Key* keys, std::size_t n, stream_view s) = 0;
+  virtual void synchronize(stream_view s) = 0;
+};
+
+template <class Key>
+std::unique_ptr<backend<Key>> make_host_backend(const table_shape& shape, std::uint32_t threads);
+
+/// Defined only when the cuda backend is built (BELADY_WITH_CUDA).
+template <class Key>
+std::unique_ptr<backend<Key>> make_cuda_backend(const table_shape& shape, int device);
+
+/// True when the cuda backend is built and a usable device is present.
+bool cuda_device_available(int device) noexcept;
+/// Why the cuda backend cannot be used (empty if it can).
+std::string cuda_unavailable_reason(int device);
+
+}  // namespace belady::detail

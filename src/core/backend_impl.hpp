@@ -1,0 +1,130 @@
+#pragma once
+// backend<Key> implemented once over an executor. Exec supplies memory and the for-each launch:
+//   void* allocate(std::size_t bytes, const char* what);   // throws out_of_memory
+//   void deallocate(void* p) noexcept;
+//   void fill(void* p, int byte, std::size_t bytes);
+//   template <class Op> outcome_counts run(std::size_t n, const Op&, stream_view, bool count);
+//   counter_type make_counter(stream_view);                 // RAII: ptr(), read()
+//   void synchronize(stream_view); void check_accessible(const void*, const char*) const;
+#include <cstdint>
+#include <string>
+
+#include "belady/detail/ops.hpp"
+#include "backend.hpp"
+
+namespace belady::detail {
+
+template <class Key, class Exec>
+class backend_impl final : public backend<Key> {
+ public:
+  template <class... ExecArgs>
+  explicit backend_impl(const table_shape& shape, ExecArgs&&... args)
+      : exec_(std::forward<ExecArgs>(args)...) {
+    const std::uint64_t slots = shape.num_buckets * shape.bucket_slots;
+    tab_.num_buckets = shape.num_buckets;
+    tab_.bucket_slots = shape.bucket_slots;
+    tab_.value_bytes = shape.value_bytes;
+    tab_.eviction = shape.eviction;
+    try {
+      tab_.keys = alloc<Key>(slots * sizeof(Key), "keys", 0xff);  // all ones = empty_key
+      tab_.digests = alloc<std::uint8_t>(slots, "digests", 0);
+      tab_.scores = alloc<std::uint64_t>(slots * sizeof(std::uint64_t), "scores", 0);
+      tab_.meta = alloc<slot_meta>(slots * sizeof(slot_meta), "slot metadata", 0);
+      tab_.values = alloc<std::byte>(slots * shape.value_bytes, "values", 0);
+      tab_.locks = alloc<std::uint32_t>(shape.num_buckets * sizeof(std::uint32_t), "locks", 0);
+      tab_.bucket_sizes = alloc<std::uint32_t>(shape.num_buckets * sizeof(std::uint32_t), "bucket sizes", 0);
+    } catch (...) {
+      release();
+      throw;
+    }
+  }
+  ~backend_impl() override { release(); }
+  backend_impl(const backend_impl&) = delete;
+  backend_impl& operator=(const backend_impl&) = delete;
+
+  [[nodiscard]] belady::backend kind() const override { return Exec::kind; }
+
+  void check_accessible(const void* p, const char* name) const override {
+    exec_.check_accessible(p, name);
+  }
+
+  outcome_counts find(const batch<Key>& b, bool touch, stream_view s, bool sync) override {
+    return exec_.run(b.n, find_op<Key>{tab_, b, touch}, s, sync);
+  }
+
+  outcome_counts write(const batch<Key>& b, write_mode mode, stream_view s, bool sync) override {
+    return exec_.run(b.n, write_op<Key>{tab_, b, mode}, s, sync);
+  }
+
+  outcome_counts find_or_insert(const batch<Key>& b, stream_view s, bool sync) override {
+    outcome_counts first = exec_.run(b.n, write_op<Key>{tab_, b, write_mode::insert_if_absent}, s, sync);
+    outcome_counts second = exec_.run(b.n, read_back_op<Key>{tab_, b}, s, sync);
+    // `found` comes from the second pass (which sees the settled keys too); the rest from the first.
+    first.count[0] = second.count[0];
+    return first;
+  }
+
+  outcome_counts insert_and_evict(batch<Key> b, stream_view s) override {
+    auto counter = exec_.make_counter(s);
+    b.counter = counter.ptr();
+    return exec_.run(b.n, write_op<Key>{tab_, b, write_mode::insert_or_assign}, s, true);
+  }
+
+  outcome_counts erase(const batch<Key>& b, stream_view s, bool sync) override {
+    return exec_.run(b.n, erase_op<Key>{tab_, b}, s, sync);
+  }
+
+  void clear(stream_view s, bool sync) override {
+    exec_.run(tab_.num_buckets, clear_bucket_op<Key>{tab_}, s, false);
+    if (sync) exec_.synchronize(s);
+  }
+
+  std::uint64_t size(stream_view s) override {
+    auto counter = exec_.make_counter(s);
+    exec_.run(tab_.num_buckets, size_op<Key>{tab_, counter.ptr()}, s, false);
+    return counter.read();
+  }
+
+  std::uint64_t export_slots(batch<Key> b, std::uint64_t first_slot, std::uint64_t count,
+                             stream_view s) override {
+    if (count == 0) return 0;
+    auto counter = exec_.make_counter(s);
+    b.counter = counter.ptr();
+    const std::uint64_t first_bucket = first_slot / tab_.bucket_slots;
+    const std::uint64_t last_bucket = (first_slot + count - 1) / tab_.bucket_slots;
+    exec_.run(last_bucket - first_bucket + 1, export_op<Key>{tab_, b, first_slot, count}, s, false);
+    return counter.read();
+  }
+
+  std::uint64_t count_reserved(const Key* keys, std::size_t n, stream_view s) override {
+    auto counter = exec_.make_counter(s);
+    exec_.run(n, count_reserved_op<Key>{keys, counter.ptr()}, s, false);
+    return counter.read();
+  }
+
+  void synchronize(stream_view s) override { exec_.synchronize(s); }
+
+ private:
+  template <class T>
+  T* alloc(std::size_t bytes, const char* what, int fill_byte) {
+    void* p = exec_.allocate(bytes, what);
+    exec_.fill(p, fill_byte, bytes);
+    return static_cast<T*>(p);
+  }
+
+  void release() noexcept {
+    exec_.deallocate(tab_.keys);
+    exec_.deallocate(tab_.digests);
+    exec_.deallocate(tab_.scores);
+    exec_.deallocate(tab_.meta);
+    exec_.deallocate(tab_.values);
+    exec_.deallocate(tab_.locks);
+    exec_.deallocate(tab_.bucket_sizes);
+    tab_ = {};
+  }
+
+  Exec exec_;
+  table_view<Key> tab_{};
+};
+
+}  // namespace belady::detail

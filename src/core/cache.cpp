@@ -1,0 +1,454 @@
+// The owner: argument validation, logical time, and dispatch to the chosen backend.
+#include "belady/cache.hpp"
+
+#include <atomic>
+#include <limits>
+#include <string>
+
+#include "backend.hpp"
+
+namespace belady {
+namespace {
+
+std::string describe(std::string_view arg, std::string_view what) {
+  return "belady: " + std::string(arg) + ": " + std::string(what);
+}
+
+[[noreturn]] void fail(std::string_view arg, const std::string& what) {
+  throw invalid_argument(describe(arg, what));
+}
+
+template <class U>
+void check_span(std::span<U> s, std::size_t expected, std::string_view arg, bool at_least = false) {
+  if (at_least ? s.size() < expected : s.size() != expected)
+    fail(arg, "expected " + std::string(at_least ? "at least " : "") + std::to_string(expected) +
+                  " elements, got " + std::to_string(s.size()));
+  if (s.data() == nullptr && !s.empty()) fail(arg, "null pointer with " + std::to_string(s.size()) + " elements");
+  if (reinterpret_cast<std::uintptr_t>(s.data()) % alignof(U) != 0)
+    fail(arg, "misaligned pointer (needs " + std::to_string(alignof(U)) + "-byte alignment)");
+}
+
+/// Values have n * dim elements; a size that is a multiple of n names the dim actually passed.
+template <class U>
+void check_values(std::span<U> s, std::size_t n, std::size_t dim, std::string_view arg,
+                  bool at_least = false) {
+  const std::size_t expected = n * dim;
+  if (at_least ? s.size() >= expected : s.size() == expected) {
+    check_span(s, expected, arg, at_least);
+    return;
+  }
+  std::string what = "expected " + std::string(at_least ? "at least " : "") + std::to_string(expected) +
+                     " elements (n = " + std::to_string(n) + " x dim = " + std::to_string(dim) +
+                     "), got " + std::to_string(s.size());
+  if (n != 0 && s.size() % n == 0) what += " (dim mismatch: that is dim " + std::to_string(s.size() / n) + ")";
+  fail(arg, what);
+}
+
+}  // namespace
+
+template <cache_key Key, cache_value T>
+struct cache<Key, T>::impl {
+  cache_config config;
+  std::unique_ptr<detail::backend<Key>> backend;
+  std::atomic<std::uint64_t> clock{0};
+
+  std::uint64_t tick() { return clock.fetch_add(1, std::memory_order_relaxed) + 1; }
+
+  /// Common checks of a keyed batch; returns n.
+  std::size_t check_keys(std::span<const Key> keys, stream_view s) {
+    check_span(keys, keys.size(), "keys");
+    if (keys.size() > std::numeric_limits<std::uint32_t>::max())
+      fail("keys", "batch of " + std::to_string(keys.size()) + " exceeds the 2^32-1 keys a batch may hold");
+    access(keys.data(), "keys");
+    if (!keys.empty()) {
+      const std::uint64_t reserved = backend->count_reserved(keys.data(), keys.size(), s);
+      if (reserved != 0)
+        fail("keys", std::to_string(reserved) + " reserved key(s) (empty_key 0x" +
+                         to_hex(empty_key<Key>) + " and reclaim_key 0x" + to_hex(reclaim_key<Key>) +
+                         " cannot be stored)");
+    }
+    return keys.size();
+  }
+
+  static std::string to_hex(std::uint64_t v) {
+    static constexpr char digits[] = "0123456789abcdef";
+    std::string out;
+    do {
+      out.insert(out.begin(), digits[v & 15]);
+      v >>= 4;
+    } while (v != 0);
+    return out;
+  }
+
+  void access(const void* p, const char* name) const {
+    if (p != nullptr) backend->check_accessible(p, name);
+  }
+
+  /// Scores are caller input for policy::custom only.
+  const std::uint64_t* check_scores_in(std::span<const std::uint64_t> scores, std::size_t n,
+                                       bool required_for_custom) const {
+    if (config.eviction != policy::custom) {
+      if (!scores.empty())
+        fail("scores", "caller-supplied scores are only used by policy::custom (this cache uses policy::" +
+                           std::string(to_string(config.eviction)) + ")");
+      return nullptr;
+    }
+    if (scores.empty()) {
+      if (required_for_custom) fail("scores", "policy::custom needs one score per key");
+      return nullptr;
+    }
+    check_span(scores, n, "scores");
+    access(scores.data(), "scores");
+    return scores.data();
+  }
+
+  detail::batch<Key> make_batch(std::span<const Key> keys) {
+    detail::batch<Key> b;
+    b.keys = keys.data();
+    b.n = keys.size();
+    b.now = tick();
+    return b;
+  }
+
+  [[nodiscard]] std::size_t value_bytes() const { return config.dim * sizeof(T); }
+};
+
+namespace {
+
+detail::table_shape shape_of(cache_config& c, std::size_t elem_bytes) {
+  if (c.capacity == 0) fail("capacity", "must be at least 1");
+  if (c.dim == 0) fail("dim", "must be at least 1");
+  if (c.bucket_size == 0 || c.bucket_size > 1024)
+    fail("bucket_size", "must be in [1, 1024], got " + std::to_string(c.bucket_size));
+  const std::uint64_t buckets = (c.capacity + c.bucket_size - 1) / c.bucket_size;
+  if (c.capacity > std::numeric_limits<std::size_t>::max() - c.bucket_size ||
+      buckets > (std::uint64_t{1} << 32))
+    fail("capacity", std::to_string(c.capacity) + " slots exceed the 2^32 buckets a table may hold");
+  const std::size_t max = std::numeric_limits<std::size_t>::max();
+  const std::size_t slots = buckets * c.bucket_size;
+  if (c.dim > max / elem_bytes) fail("dim", std::to_string(c.dim) + " elements overflow a value's size");
+  const std::size_t value_bytes = c.dim * elem_bytes;
+  if (slots > max / (value_bytes + 64))
+    fail("capacity", std::to_string(c.capacity) + " slots of " + std::to_string(value_bytes) +
+                         " bytes overflow the address space");
+  c.capacity = slots;
+  return {buckets, c.bucket_size, value_bytes, c.eviction};
+}
+
+}  // namespace
+
+template <cache_key Key, cache_value T>
+cache<Key, T>::cache(const cache_config& config) : impl_(std::make_unique<impl>()) {
+  impl_->config = config;
+  const detail::table_shape shape = shape_of(impl_->config, sizeof(T));
+  backend kind = config.executor;
+  if (kind == backend::automatic) kind = detail::cuda_device_available(config.device) ? backend::cuda : backend::host;
+  if (kind == backend::cuda) {
+    if (!detail::cuda_device_available(config.device))
+      throw backend_unavailable("belady: backend::cuda requested but " +
+                                detail::cuda_unavailable_reason(config.device));
+    impl_->backend = detail::make_cuda_backend<Key>(shape, config.device);
+  } else {
+    impl_->backend = detail::make_host_backend<Key>(shape, config.host_threads);
+  }
+  impl_->config.executor = kind;
+}
+
+template <cache_key Key, cache_value T>
+cache<Key, T>::~cache() = default;
+template <cache_key Key, cache_value T>
+cache<Key, T>::cache(cache&&) noexcept = default;
+template <cache_key Key, cache_value T>
+cache<Key, T>& cache<Key, T>::operator=(cache&&) noexcept = default;
+
+template <cache_key Key, cache_value T>
+const cache_config& cache<Key, T>::config() const noexcept {
+  return impl_->config;
+}
+template <cache_key Key, cache_value T>
+std::size_t cache<Key, T>::capacity() const noexcept {
+  return impl_->config.capacity;
+}
+template <cache_key Key, cache_value T>
+std::size_t cache<Key, T>::dim() const noexcept {
+  return impl_->config.dim;
+}
+template <cache_key Key, cache_value T>
+std::size_t cache<Key, T>::bucket_count() const noexcept {
+  return impl_->config.capacity / impl_->config.bucket_size;
+}
+template <cache_key Key, cache_value T>
+backend cache<Key, T>::executor() const noexcept {
+  return impl_->config.executor;
+}
+
+template <cache_key Key, cache_value T>
+void cache<Key, T>::find_async(std::span<const Key> keys, std::span<T> values, std::span<bool> found,
+                               std::span<std::uint64_t> scores, stream_view stream) {
+  auto& m = *impl_;
+  const std::size_t n = m.check_keys(keys, stream);
+  check_values(values, n, m.config.dim, "values");
+  check_span(found, n, "found");
+  if (!scores.empty()) check_span(scores, n, "scores");
+  m.access(values.data(), "values");
+  m.access(found.data(), "found");
+  m.access(scores.data(), "scores");
+  if (n == 0) return;
+  auto b = m.make_batch(keys);
+  b.out_values = reinterpret_cast<std::byte*>(values.data());
+  b.found = found.data();
+  b.out_scores = scores.empty() ? nullptr : scores.data();
+  m.backend->find(b, true, stream, false);
+}
+
+template <cache_key Key, cache_value T>
+std::size_t cache<Key, T>::find(std::span<const Key> keys, std::span<T> values, std::span<bool> found,
+                                std::span<std::uint64_t> scores, stream_view stream) {
+  auto& m = *impl_;
+  const std::size_t n = m.check_keys(keys, stream);
+  check_values(values, n, m.config.dim, "values");
+  check_span(found, n, "found");
+  if (!scores.empty()) check_span(scores, n, "scores");
+  m.access(values.data(), "values");
+  m.access(found.data(), "found");
+  m.access(scores.data(), "scores");
+  if (n == 0) return 0;
+  auto b = m.make_batch(keys);
+  b.out_values = reinterpret_cast<std::byte*>(values.data());
+  b.found = found.data();
+  b.out_scores = scores.empty() ? nullptr : scores.data();
+  return m.backend->find(b, true, stream, true).of(detail::outcome::found);
+}
+
+template <cache_key Key, cache_value T>
+void cache<Key, T>::contains_async(std::span<const Key> keys, std::span<bool> found, stream_view stream) {
+  auto& m = *impl_;
+  const std::size_t n = m.check_keys(keys, stream);
+  check_span(found, n, "found");
+  m.access(found.data(), "found");
+  if (n == 0) return;
+  auto b = m.make_batch(keys);
+  b.found = found.data();
+  m.backend->find(b, false, stream, false);
+}
+
+template <cache_key Key, cache_value T>
+std::size_t cache<Key, T>::contains(std::span<const Key> keys, std::span<bool> found, stream_view stream) {
+  auto& m = *impl_;
+  const std::size_t n = m.check_keys(keys, stream);
+  check_span(found, n, "found");
+  m.access(found.data(), "found");
+  if (n == 0) return 0;
+  auto b = m.make_batch(keys);
+  b.found = found.data();
+  return m.backend->find(b, false, stream, true).of(detail::outcome::found);
+}
+
+namespace {
+insert_result to_result(const detail::outcome_counts& c) {
+  insert_result r;
+  r.inserted = c.of(detail::outcome::inserted);
+  r.assigned = c.of(detail::outcome::assigned);
+  r.evicted = c.of(detail::outcome::evicted);
+  r.refused = c.of(detail::outcome::refused);
+  return r;
+}
+}  // namespace
+
+template <cache_key Key, cache_value T>
+insert_result cache<Key, T>::insert_or_assign(std::span<const Key> keys, std::span<const T> values,
+                                              std::span<const std::uint64_t> scores, stream_view stream) {
+  auto& m = *impl_;
+  const std::size_t n = m.check_keys(keys, stream);
+  check_values(values, n, m.config.dim, "values");
+  m.access(values.data(), "values");
+  const std::uint64_t* in_scores = m.check_scores_in(scores, n, true);
+  if (n == 0) return {};
+  auto b = m.make_batch(keys);
+  b.in_values = reinterpret_cast<const std::byte*>(values.data());
+  b.in_scores = in_scores;
+  return to_result(m.backend->write(b, detail::write_mode::insert_or_assign, stream, true));
+}
+
+template <cache_key Key, cache_value T>
+void cache<Key, T>::insert_or_assign_async(std::span<const Key> keys, std::span<const T> values,
+                                           std::span<const std::uint64_t> scores, stream_view stream) {
+  auto& m = *impl_;
+  const std::size_t n = m.check_keys(keys, stream);
+  check_values(values, n, m.config.dim, "values");
+  m.access(values.data(), "values");
+  const std::uint64_t* in_scores = m.check_scores_in(scores, n, true);
+  if (n == 0) return;
+  auto b = m.make_batch(keys);
+  b.in_values = reinterpret_cast<const std::byte*>(values.data());
+  b.in_scores = in_scores;
+  m.backend->write(b, detail::write_mode::insert_or_assign, stream, false);
+}
+
+template <cache_key Key, cache_value T>
+insert_result cache<Key, T>::insert_and_evict(std::span<const Key> keys, std::span<const T> values,
+                                              std::span<Key> evicted_keys, std::span<T> evicted_values,
+                                              std::span<std::uint64_t> evicted_scores,
+                                              std::span<const std::uint64_t> scores, stream_view stream) {
+  auto& m = *impl_;
+  const std::size_t n = m.check_keys(keys, stream);
+  check_values(values, n, m.config.dim, "values");
+  check_span(evicted_keys, n, "evicted_keys", true);
+  check_values(evicted_values, n, m.config.dim, "evicted_values", true);
+  if (!evicted_scores.empty()) check_span(evicted_scores, n, "evicted_scores", true);
+  m.access(values.data(), "values");
+  m.access(evicted_keys.data(), "evicted_keys");
+  m.access(evicted_values.data(), "evicted_values");
+  m.access(evicted_scores.data(), "evicted_scores");
+  const std::uint64_t* in_scores = m.check_scores_in(scores, n, true);
+  if (n == 0) return {};
+  auto b = m.make_batch(keys);
+  b.in_values = reinterpret_cast<const std::byte*>(values.data());
+  b.in_scores = in_scores;
+  b.evicted_keys = evicted_keys.data();
+  b.evicted_values = reinterpret_cast<std::byte*>(evicted_values.data());
+  b.evicted_scores = evicted_scores.empty() ? nullptr : evicted_scores.data();
+  return to_result(m.backend->insert_and_evict(b, stream));
+}
+
+template <cache_key Key, cache_value T>
+void cache<Key, T>::find_or_insert_async(std::span<const Key> keys, std::span<T> values, std::span<bool> found,
+                                         std::span<const std::uint64_t> scores, stream_view stream) {
+  auto& m = *impl_;
+  const std::size_t n = m.check_keys(keys, stream);
+  check_values(values, n, m.config.dim, "values");
+  check_span(found, n, "found");
+  m.access(values.data(), "values");
+  m.access(found.data(), "found");
+  const std::uint64_t* in_scores = m.check_scores_in(scores, n, true);
+  if (n == 0) return;
+  auto b = m.make_batch(keys);
+  b.in_values = reinterpret_cast<const std::byte*>(values.data());
+  b.out_values = reinterpret_cast<std::byte*>(values.data());
+  b.found = found.data();
+  b.in_scores = in_scores;
+  m.backend->find_or_insert(b, stream, false);
+}
+
+template <cache_key Key, cache_value T>
+std::size_t cache<Key, T>::find_or_insert(std::span<const Key> keys, std::span<T> values, std::span<bool> found,
+                                          std::span<const std::uint64_t> scores, stream_view stream) {
+  auto& m = *impl_;
+  const std::size_t n = m.check_keys(keys, stream);
+  check_values(values, n, m.config.dim, "values");
+  check_span(found, n, "found");
+  m.access(values.data(), "values");
+  m.access(found.data(), "found");
+  const std::uint64_t* in_scores = m.check_scores_in(scores, n, true);
+  if (n == 0) return 0;
+  auto b = m.make_batch(keys);
+  b.in_values = reinterpret_cast<const std::byte*>(values.data());
+  b.out_values = reinterpret_cast<std::byte*>(values.data());
+  b.found = found.data();
+  b.in_scores = in_scores;
+  return m.backend->find_or_insert(b, stream, true).of(detail::outcome::found);
+}
+
+template <cache_key Key, cache_value T>
+std::size_t cache<Key, T>::assign(std::span<const Key> keys, std::span<const T> values,
+                                  std::span<const std::uint64_t> scores, stream_view stream) {
+  auto& m = *impl_;
+  const std::size_t n = m.check_keys(keys, stream);
+  check_values(values, n, m.config.dim, "values");
+  m.access(values.data(), "values");
+  const std::uint64_t* in_scores = m.check_scores_in(scores, n, false);
+  if (n == 0) return 0;
+  auto b = m.make_batch(keys);
+  b.in_values = reinterpret_cast<const std::byte*>(values.data());
+  b.in_scores = in_scores;
+  return m.backend->write(b, detail::write_mode::assign_only, stream, true).of(detail::outcome::assigned);
+}
+
+template <cache_key Key, cache_value T>
+void cache<Key, T>::assign_async(std::span<const Key> keys, std::span<const T> values,
+                                 std::span<const std::uint64_t> scores, stream_view stream) {
+  auto& m = *impl_;
+  const std::size_t n = m.check_keys(keys, stream);
+  check_values(values, n, m.config.dim, "values");
+  m.access(values.data(), "values");
+  const std::uint64_t* in_scores = m.check_scores_in(scores, n, false);
+  if (n == 0) return;
+  auto b = m.make_batch(keys);
+  b.in_values = reinterpret_cast<const std::byte*>(values.data());
+  b.in_scores = in_scores;
+  m.backend->write(b, detail::write_mode::assign_only, stream, false);
+}
+
+template <cache_key Key, cache_value T>
+std::size_t cache<Key, T>::erase(std::span<const Key> keys, stream_view stream) {
+  auto& m = *impl_;
+  const std::size_t n = m.check_keys(keys, stream);
+  if (n == 0) return 0;
+  return m.backend->erase(m.make_batch(keys), stream, true).of(detail::outcome::erased);
+}
+
+template <cache_key Key, cache_value T>
+void cache<Key, T>::erase_async(std::span<const Key> keys, stream_view stream) {
+  auto& m = *impl_;
+  const std::size_t n = m.check_keys(keys, stream);
+  if (n == 0) return;
+  m.backend->erase(m.make_batch(keys), stream, false);
+}
+
+template <cache_key Key, cache_value T>
+void cache<Key, T>::clear(stream_view stream) {
+  impl_->backend->clear(stream, true);
+}
+template <cache_key Key, cache_value T>
+void cache<Key, T>::clear_async(stream_view stream) {
+  impl_->backend->clear(stream, false);
+}
+
+template <cache_key Key, cache_value T>
+std::size_t cache<Key, T>::size(stream_view stream) const {
+  return impl_->backend->size(stream);
+}
+
+template <cache_key Key, cache_value T>
+double cache<Key, T>::load_factor(stream_view stream) const {
+  return static_cast<double>(size(stream)) / static_cast<double>(capacity());
+}
+
+template <cache_key Key, cache_value T>
+std::size_t cache<Key, T>::export_batch(std::size_t offset, std::size_t count, std::span<Key> keys,
+                                        std::span<T> values, std::span<std::uint64_t> scores,
+                                        stream_view stream) const {
+  auto& m = *impl_;
+  if (offset > m.config.capacity)
+    fail("offset", std::to_string(offset) + " is past the capacity " + std::to_string(m.config.capacity));
+  count = std::min(count, m.config.capacity - offset);
+  check_span(keys, count, "keys", true);
+  check_values(values, count, m.config.dim, "values", true);
+  if (!scores.empty()) check_span(scores, count, "scores", true);
+  m.access(keys.data(), "keys");
+  m.access(values.data(), "values");
+  m.access(scores.data(), "scores");
+  detail::batch<Key> b;
+  b.evicted_keys = keys.data();
+  b.evicted_values = reinterpret_cast<std::byte*>(values.data());
+  b.evicted_scores = scores.empty() ? nullptr : scores.data();
+  return m.backend->export_slots(b, offset, count, stream);
+}
+
+template <cache_key Key, cache_value T>
+void cache<Key, T>::synchronize(stream_view stream) const {
+  impl_->backend->synchronize(stream);
+}
+
+template class cache<std::uint64_t, float>;
+template class cache<std::uint64_t, half>;
+template class cache<std::uint64_t, bfloat16>;
+template class cache<std::uint64_t, std::int8_t>;
+template class cache<std::uint64_t, std::byte>;
+template class cache<std::uint32_t, float>;
+template class cache<std::uint32_t, half>;
+template class cache<std::uint32_t, bfloat16>;
+template class cache<std::uint32_t, std::int8_t>;
+template class cache<std::uint32_t, std::byte>;
+
+}  // namespace belady

@@ -1,0 +1,100 @@
+// The host backend: the per-key functors of belady/detail/ops.hpp run on a thread pool.
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdlib>
+#include <cstring>
+#include <mutex>
+#include <new>
+#include <string>
+#include <thread>
+
+#include "../core/backend_impl.hpp"
+#include "belady/error.hpp"
+#include "thread_pool.hpp"
+
+namespace belady::detail {
+namespace {
+
+std::size_t physical_memory_bytes() {
+  const long pages = ::sysconf(_SC_PHYS_PAGES);
+  const long page = ::sysconf(_SC_PAGE_SIZE);
+  return pages > 0 && page > 0 ? static_cast<std::size_t>(pages) * static_cast<std::size_t>(page) : 0;
+}
+
+class host_counter {
+ public:
+  explicit host_counter() = default;
+  unsigned long long* ptr() { return &value_; }
+  [[nodiscard]] std::uint64_t read() const { return value_; }
+
+ private:
+  alignas(8) unsigned long long value_ = 0;
+};
+
+class host_executor {
+ public:
+  static constexpr belady::backend kind = belady::backend::host;
+
+  explicit host_executor(unsigned threads)
+      : pool_(threads != 0 ? threads : std::max(1u, std::thread::hardware_concurrency())) {}
+
+  void* allocate(std::size_t bytes, const char* what) {
+    if (bytes == 0) return nullptr;
+    const std::size_t physical = physical_memory_bytes();
+    if (physical != 0 && bytes > physical)
+      throw out_of_memory("belady: host allocation of " + std::to_string(bytes) + " bytes for " +
+                              what + " exceeds the " + std::to_string(physical) +
+                              " bytes of physical memory",
+                          bytes, physical);
+    constexpr std::size_t align = 64;  // a cache line: bucket arrays start on one
+    void* p = std::aligned_alloc(align, (bytes + align - 1) / align * align);
+    if (p == nullptr)
+      throw out_of_memory("belady: host allocation of " + std::to_string(bytes) + " bytes for " +
+                              what + " failed",
+                          bytes, physical);
+    return p;
+  }
+  void deallocate(void* p) noexcept { std::free(p); }
+  void fill(void* p, int byte, std::size_t bytes) {
+    if (p == nullptr) return;
+    // Touch pages in parallel: first-touch also spreads them over the workers' nodes.
+    pool_.parallel_for(bytes, std::size_t{1} << 22, [&](std::size_t lo, std::size_t hi) {
+      std::memset(static_cast<std::byte*>(p) + lo, byte, hi - lo);
+    });
+  }
+
+  template <class Op>
+  outcome_counts run(std::size_t n, const Op& op, stream_view, bool /*count*/) {
+    outcome_counts total;
+    std::mutex m;
+    const std::size_t grain = std::clamp<std::size_t>(n / (pool_.threads() * 8), 256, 16384);
+    pool_.parallel_for(n, grain, [&](std::size_t lo, std::size_t hi) {
+      outcome_counts local;
+      const host_tile t;
+      for (std::size_t i = lo; i < hi; ++i) local.add(op(t, i));
+      std::lock_guard lock(m);
+      total.merge(local);
+    });
+    return total;
+  }
+
+  host_counter make_counter(stream_view) { return host_counter{}; }
+  void synchronize(stream_view) {}
+  void check_accessible(const void*, const char*) const {}
+
+ private:
+  thread_pool pool_;
+};
+
+}  // namespace
+
+template <class Key>
+std::unique_ptr<backend<Key>> make_host_backend(const table_shape& shape, std::uint32_t threads) {
+  return std::make_unique<backend_impl<Key, host_executor>>(shape, threads);
+}
+
+template std::unique_ptr<backend<std::uint32_t>> make_host_backend<std::uint32_t>(const table_shape&, std::uint32_t);
+template std::unique_ptr<backend<std::uint64_t>> make_host_backend<std::uint64_t>(const table_shape&, std::uint32_t);
+
+}  // namespace belady::detail
