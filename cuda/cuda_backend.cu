@@ -1,0 +1,222 @@
+// The cuda backend: the per-key functors of belady/detail/ops.hpp launched as kernels, one warp
+// tile per key, on the caller's stream.
+#include <cuda_runtime.h>
+
+#include <algorithm>
+#include <string>
+
+#include "core/backend_impl.hpp"
+#include "cuda_check.cuh"
+#include "device_tile.cuh"
+
+namespace belady::detail {
+namespace {
+
+constexpr unsigned tile_threads = 32;
+constexpr unsigned block_threads = 256;
+
+template <class Op>
+__global__ void __launch_bounds__(block_threads)
+    for_each_kernel(Op op, std::size_t n, unsigned long long* counts) {
+  namespace cg = cooperative_groups;
+  const device_tile<tile_threads> t{cg::tiled_partition<tile_threads>(cg::this_thread_block())};
+  __shared__ unsigned long long block_counts[outcome_kinds];
+  if (threadIdx.x < outcome_kinds) block_counts[threadIdx.x] = 0;
+  __syncthreads();
+  const std::size_t tiles_per_block = blockDim.x / tile_threads;
+  const std::size_t stride = static_cast<std::size_t>(gridDim.x) * tiles_per_block;
+  for (std::size_t i = blockIdx.x * tiles_per_block + threadIdx.x / tile_threads; i < n; i += stride) {
+    const std::uint32_t flags = op(t, i);
+    if (counts != nullptr && t.rank() == 0 && flags != 0)
+      for (int k = 0; k < outcome_kinds; ++k)
+        if ((flags >> k) & 1u) atomicAdd(&block_counts[k], 1ull);
+  }
+  __syncthreads();
+  if (counts != nullptr && threadIdx.x < outcome_kinds && block_counts[threadIdx.x] != 0)
+    atomicAdd(&counts[threadIdx.x], block_counts[threadIdx.x]);
+}
+
+/// Makes `device` current for the scope of a call, restoring the caller's device after.
+class device_scope {
+ public:
+  explicit device_scope(int device) {
+    BELADY_CUDA_TRY(cudaGetDevice(&previous_));
+    if (previous_ != device) BELADY_CUDA_TRY(cudaSetDevice(device));
+  }
+  ~device_scope() {
+    int current = previous_;
+    if (cudaGetDevice(&current) == cudaSuccess && current != previous_) (void)cudaSetDevice(previous_);
+  }
+  device_scope(const device_scope&) = delete;
+  device_scope& operator=(const device_scope&) = delete;
+
+ private:
+  int previous_ = 0;
+};
+
+/// A few device words for one call (counters), stream-ordered.
+class device_words {
+ public:
+  device_words(std::size_t words, cudaStream_t s) : stream_(s), words_(words) {
+    BELADY_CUDA_TRY(cudaMallocAsync(reinterpret_cast<void**>(&ptr_), words * sizeof(unsigned long long), s));
+    BELADY_CUDA_TRY(cudaMemsetAsync(ptr_, 0, words * sizeof(unsigned long long), s));
+  }
+  ~device_words() {
+    if (ptr_ != nullptr) (void)cudaFreeAsync(ptr_, stream_);
+  }
+  device_words(device_words&& o) noexcept : stream_(o.stream_), words_(o.words_), ptr_(o.ptr_) { o.ptr_ = nullptr; }
+  device_words(const device_words&) = delete;
+  device_words& operator=(const device_words&) = delete;
+  device_words& operator=(device_words&&) = delete;
+
+  unsigned long long* ptr() { return ptr_; }
+  /// Copies the words to the host; synchronizes the stream.
+  void read(unsigned long long* out) const {
+    BELADY_CUDA_TRY(cudaMemcpyAsync(out, ptr_, words_ * sizeof(unsigned long long), cudaMemcpyDeviceToHost, stream_));
+    BELADY_CUDA_TRY(cudaStreamSynchronize(stream_));
+  }
+  [[nodiscard]] std::uint64_t read() const {
+    unsigned long long v = 0;
+    BELADY_CUDA_TRY(cudaMemcpyAsync(&v, ptr_, sizeof v, cudaMemcpyDeviceToHost, stream_));
+    BELADY_CUDA_TRY(cudaStreamSynchronize(stream_));
+    return v;
+  }
+
+ private:
+  cudaStream_t stream_;
+  std::size_t words_;
+  unsigned long long* ptr_ = nullptr;
+};
+
+cudaStream_t native(stream_view s) { return reinterpret_cast<cudaStream_t>(s.value()); }
+
+class cuda_executor {
+ public:
+  static constexpr belady::backend kind = belady::backend::cuda;
+
+  explicit cuda_executor(int device) : device_(device) {
+    device_scope scope(device_);
+    BELADY_CUDA_TRY(cudaDeviceGetAttribute(&sm_count_, cudaDevAttrMultiProcessorCount, device_));
+  }
+
+  void* allocate(std::size_t bytes, const char* what) {
+    if (bytes == 0) return nullptr;
+    device_scope scope(device_);
+    std::size_t free_bytes = 0, total_bytes = 0;
+    BELADY_CUDA_TRY(cudaMemGetInfo(&free_bytes, &total_bytes));
+    if (bytes > free_bytes)
+      throw out_of_memory("belady: device allocation of " + std::to_string(bytes) + " bytes for " + what +
+                              " exceeds the " + std::to_string(free_bytes) + " bytes free on device " +
+                              std::to_string(device_) + " (" + std::to_string(total_bytes) + " in all)",
+                          bytes, free_bytes);
+    void* p = nullptr;
+    const cudaError_t e = cudaMalloc(&p, bytes);
+    if (e == cudaErrorMemoryAllocation) {
+      (void)cudaGetLastError();
+      throw out_of_memory("belady: cudaMalloc of " + std::to_string(bytes) + " bytes for " + what + " failed",
+                          bytes, free_bytes);
+    }
+    BELADY_CUDA_TRY(e);
+    return p;
+  }
+  void deallocate(void* p) noexcept {
+    if (p == nullptr) return;
+    // At process exit the runtime may already be unloading (cudaErrorCudartUnloading): ignore.
+    (void)cudaFree(p);
+  }
+  void fill(void* p, int byte, std::size_t bytes) {
+    if (p == nullptr) return;
+    device_scope scope(device_);
+    BELADY_CUDA_TRY(cudaMemset(p, byte, bytes));
+    BELADY_CUDA_TRY(cudaDeviceSynchronize());
+  }
+
+  template <class Op>
+  outcome_counts run(std::size_t n, const Op& op, stream_view s, bool count) {
+    outcome_counts result;
+    if (n == 0) return result;
+    device_scope scope(device_);
+    const cudaStream_t stream = native(s);
+    const std::size_t tiles_per_block = block_threads / tile_threads;
+    const std::size_t wanted = (n + tiles_per_block - 1) / tiles_per_block;
+    const unsigned blocks = static_cast<unsigned>(std::min<std::size_t>(wanted, std::size_t(sm_count_) * 16));
+    if (!count) {
+      for_each_kernel<<<blocks, block_threads, 0, stream>>>(op, n, nullptr);
+      BELADY_CUDA_TRY(cudaGetLastError());
+      return result;
+    }
+    device_words counts(outcome_kinds, stream);
+    for_each_kernel<<<blocks, block_threads, 0, stream>>>(op, n, counts.ptr());
+    BELADY_CUDA_TRY(cudaGetLastError());
+    unsigned long long host_counts[outcome_kinds] = {};
+    counts.read(host_counts);
+    for (int k = 0; k < outcome_kinds; ++k) result.count[k] = host_counts[k];
+    return result;
+  }
+
+  device_words make_counter(stream_view s) {
+    device_scope scope(device_);
+    return device_words(1, native(s));
+  }
+
+  void synchronize(stream_view s) {
+    device_scope scope(device_);
+    BELADY_CUDA_TRY(cudaStreamSynchronize(native(s)));
+  }
+
+  void check_accessible(const void* p, const char* name) const {
+    cudaPointerAttributes attr{};
+    const cudaError_t e = cudaPointerGetAttributes(&attr, p);
+    if (e != cudaSuccess) {
+      (void)cudaGetLastError();
+      throw invalid_argument(std::string("belady: ") + name + ": pointer not usable by the cuda backend (" +
+                             cudaGetErrorString(e) + ")");
+    }
+    if (attr.type == cudaMemoryTypeUnregistered)
+      throw invalid_argument(std::string("belady: ") + name +
+                             ": pageable host memory passed to the cuda backend; pass device, managed or "
+                             "pinned host memory");
+  }
+
+ private:
+  int device_;
+  int sm_count_ = 1;
+};
+
+}  // namespace
+
+bool cuda_device_available(int device) noexcept {
+  int count = 0;
+  if (cudaGetDeviceCount(&count) != cudaSuccess) {
+    (void)cudaGetLastError();
+    return false;
+  }
+  return device >= 0 && device < count;
+}
+
+std::string cuda_unavailable_reason(int device) {
+  int count = 0;
+  const cudaError_t e = cudaGetDeviceCount(&count);
+  if (e != cudaSuccess) {
+    (void)cudaGetLastError();
+    return std::string("no usable CUDA device: ") + cudaGetErrorName(e) + " (" + cudaGetErrorString(e) + ")";
+  }
+  if (device < 0 || device >= count)
+    return "device " + std::to_string(device) + " does not exist (" + std::to_string(count) + " device(s))";
+  return {};
+}
+
+template <class Key>
+std::unique_ptr<backend<Key>> make_cuda_backend(const table_shape& shape, int device) {
+  return std::make_unique<backend_impl<Key, cuda_executor>>(shape, device);
+}
+
+template std::unique_ptr<backend<std::uint32_t>> make_cuda_backend<std::uint32_t>(const table_shape&, int);
+template std::unique_ptr<backend<std::uint64_t>> make_cuda_backend<std::uint64_t>(const table_shape&, int);
+
+}  // namespace belady::detail
+
+namespace belady {
+bool cuda_backend_built() noexcept { return true; }
+bool cuda_backend_available(int device) noexcept { return detail::cuda_device_available(device); }
+}  // namespace belady
