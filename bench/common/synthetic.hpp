@@ -1,0 +1,89 @@
+#pragma once
+// Seeded synthetic workloads shared by the demo, tests and benchmarks: uniform, zipf(alpha),
+// sequential scan, loop, and phase sequences of them. Header-only; not part of the library.
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <random>
+#include <string>
+#include <vector>
+
+namespace belady::workload {
+
+enum class pattern { uniform, zipf, scan, loop };
+
+inline std::string to_string(pattern p) {
+  switch (p) {
+    case pattern::uniform: return "uniform";
+    case pattern::zipf: return "zipf";
+    case pattern::scan: return "scan";
+    case pattern::loop: return "loop";
+  }
+  return "unknown";
+}
+
+/// One phase: `requests` accesses following `kind` over `keys` distinct keys starting at
+/// `first_key` (so phases can share or avoid keys).
+struct phase {
+  pattern kind = pattern::zipf;
+  std::uint64_t requests = 0;
+  std::uint64_t keys = 1;
+  std::uint64_t first_key = 0;
+  double alpha = 0.9;  ///< zipf exponent
+};
+
+/// Zipf sampler over ranks [0, n) by inverse CDF (exact; O(n) memory, O(log n) per draw).
+class zipf_sampler {
+ public:
+  zipf_sampler(std::uint64_t n, double alpha) : cdf_(n) {
+    double sum = 0;
+    for (std::uint64_t i = 0; i < n; ++i) cdf_[i] = (sum += 1.0 / std::pow(double(i + 1), alpha));
+    for (auto& c : cdf_) c /= sum;
+  }
+  template <class Rng>
+  std::uint64_t operator()(Rng& rng) {
+    const double u = std::uniform_real_distribution<double>(0.0, 1.0)(rng);
+    return std::min<std::uint64_t>(std::lower_bound(cdf_.begin(), cdf_.end(), u) - cdf_.begin(), cdf_.size() - 1);
+  }
+
+ private:
+  std::vector<double> cdf_;
+};
+
+/// Scrambles a rank into a key, so that popular keys are spread over the hash space the way
+/// real ids are (a bijection on 62 bits; never a reserved key).
+inline std::uint64_t key_of(std::uint64_t rank) {
+  std::uint64_t x = rank * 0x9E3779B97F4A7C15ULL;
+  x ^= x >> 29;
+  return x & ((std::uint64_t{1} << 62) - 1);
+}
+
+/// Generates the whole request sequence of `phases` (keys, already scrambled).
+inline std::vector<std::uint64_t> generate(const std::vector<phase>& phases, std::uint64_t seed) {
+  std::mt19937_64 rng(seed);
+  std::vector<std::uint64_t> out;
+  for (const phase& p : phases) {
+    out.reserve(out.size() + p.requests);
+    switch (p.kind) {
+      case pattern::uniform: {
+        std::uniform_int_distribution<std::uint64_t> d(0, p.keys - 1);
+        for (std::uint64_t i = 0; i < p.requests; ++i) out.push_back(key_of(p.first_key + d(rng)));
+        break;
+      }
+      case pattern::zipf: {
+        zipf_sampler z(p.keys, p.alpha);
+        for (std::uint64_t i = 0; i < p.requests; ++i) out.push_back(key_of(p.first_key + z(rng)));
+        break;
+      }
+      case pattern::scan:
+        for (std::uint64_t i = 0; i < p.requests; ++i) out.push_back(key_of(p.first_key + i % p.keys));
+        break;
+      case pattern::loop:
+        for (std::uint64_t i = 0; i < p.requests; ++i) out.push_back(key_of(p.first_key + i % p.keys));
+        break;
+    }
+  }
+  return out;
+}
+
+}  // namespace belady::workload
