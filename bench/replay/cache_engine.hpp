@@ -1,0 +1,41 @@
+#pragma once
+// Replays a trace through the real belady::cache (either backend) in batches, as a read-through
+// cache would serve it: find the batch, count misses, insert the missing keys.
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "belady/config.hpp"
+#include "request.hpp"
+
+namespace belady::replay {
+
+struct cache_engine_options {
+  std::uint64_t capacity = 0;      ///< objects
+  std::uint32_t bucket_size = 128;  ///< preferred; see effective_bucket_size
+  belady::policy eviction = belady::policy::lru;
+  belady::backend executor = belady::backend::host;
+  std::size_t batch = 1;
+  std::uint32_t host_threads = 1;
+};
+
+struct cache_engine_result {
+  std::uint64_t requests = 0;
+  std::uint64_t misses = 0;
+  std::uint64_t slots = 0;          ///< the table's capacity in slots
+  std::uint32_t bucket_size = 0;    ///< slots per bucket actually used
+  std::uint64_t reserved_keys_remapped = 0;
+  double seconds = 0;
+};
+
+/// The bucket size the engine uses for `capacity`: the largest divisor of capacity in
+/// [preferred / 2, preferred], so the table holds exactly `capacity` slots; when there is none,
+/// `preferred` (and the capacity is rounded down to whole buckets).
+std::uint32_t effective_bucket_size(std::uint64_t capacity, std::uint32_t preferred);
+
+/// Within a batch, the first occurrence of a key is served by the cache (hit or miss); later
+/// occurrences in the same batch are hits (they wait on the same fill, as a server coalesces
+/// concurrent requests for one key). With batch = 1 this is plain sequential replay.
+cache_engine_result replay_cache(const std::vector<request>& trace, const cache_engine_options& options);
+
+}  // namespace belady::replay

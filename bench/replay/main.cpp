@@ -1,0 +1,233 @@
+// belady-replay: replays a real trace through exact reference policies or the real cache and
+// prints miss ratios. Command-line contract (scripts depend on it):
+//
+//   belady-replay --trace PATH --format FMT --capacity N[,N...] --policy P[,P...]
+//                 --engine exact|cache [--backend host|cuda] [--batch N] [--limit R] [--json]
+//                 [--bytes] [--bucket-size B] [--csv-column C] [--csv-delimiter D] [--csv-header]
+//
+// Capacities count objects; with --bytes they count bytes (traces with sizes: oracle-general) and
+// accept KiB/MiB/GiB suffixes. With --json, one JSON object per line per (policy, engine,
+// capacity).
+#include <chrono>
+#include <cstdio>
+#include <optional>
+#include <cstdlib>
+#include <iostream>
+#include <sstream>
+#include <string>
+#include <unordered_set>
+#include <vector>
+
+#include "cache_engine.hpp"
+#include "exact_policy.hpp"
+#include "trace.hpp"
+
+namespace {
+
+using namespace belady::replay;
+
+struct cli {
+  trace_spec trace;
+  bool format_given = false;
+  std::vector<std::uint64_t> capacities;
+  std::vector<std::string> policies;
+  std::string engine = "exact";
+  belady::backend executor = belady::backend::host;
+  std::size_t batch = 1;
+  std::uint32_t bucket_size = 128;
+  bool bytes = false;
+  bool json = false;
+};
+
+[[noreturn]] void usage_error(const std::string& why) {
+  std::cerr << "belady-replay: " << why << "\n"
+            << "usage: belady-replay --trace PATH --format FMT --capacity N[,N...] --policy P[,P...]\n"
+               "                     --engine exact|cache [--backend host|cuda] [--batch N] [--limit R]\n"
+               "                     [--json] [--bytes] [--bucket-size B] [--csv-column C]\n"
+               "                     [--csv-delimiter D] [--csv-header]\n"
+               "formats: oracle-general u32be i32be i64be arc lines csv (.xz/.zst read transparently)\n";
+  std::exit(2);
+}
+
+std::vector<std::string> split(const std::string& s) {
+  std::vector<std::string> out;
+  std::stringstream ss(s);
+  for (std::string part; std::getline(ss, part, ',');)
+    if (!part.empty()) out.push_back(part);
+  return out;
+}
+
+std::uint64_t parse_count(const std::string& flag, const std::string& text, bool allow_suffix) {
+  std::size_t pos = 0;
+  unsigned long long v = 0;
+  try {
+    v = std::stoull(text, &pos);
+  } catch (const std::exception&) {
+    usage_error(flag + ": not a number: '" + text + "'");
+  }
+  std::string suffix = text.substr(pos);
+  std::uint64_t mult = 1;
+  if (!suffix.empty()) {
+    if (!allow_suffix) usage_error(flag + ": not a plain integer: '" + text + "'");
+    if (suffix == "KiB" || suffix == "K") mult = 1ull << 10;
+    else if (suffix == "MiB" || suffix == "M") mult = 1ull << 20;
+    else if (suffix == "GiB" || suffix == "G") mult = 1ull << 30;
+    else usage_error(flag + ": unknown suffix '" + suffix + "' in '" + text + "' (KiB, MiB, GiB)");
+  }
+  if (v == 0) usage_error(flag + ": must be positive: '" + text + "'");
+  return v * mult;
+}
+
+cli parse(int argc, char** argv) {
+  cli c;
+  for (int i = 1; i < argc; ++i) {
+    const std::string a = argv[i];
+    auto value = [&]() -> std::string {
+      if (i + 1 >= argc) usage_error(a + " needs a value");
+      return argv[++i];
+    };
+    if (a == "--trace") c.trace.path = value();
+    else if (a == "--format") {
+      const std::string f = value();
+      const auto fmt = parse_trace_format(f);
+      if (!fmt) usage_error("unknown format '" + f + "'");
+      c.trace.format = *fmt;
+      c.format_given = true;
+    } else if (a == "--capacity") {
+      for (const auto& part : split(value())) c.capacities.push_back(parse_count(a, part, true));
+    } else if (a == "--policy") c.policies = split(value());
+    else if (a == "--engine") {
+      c.engine = value();
+      if (c.engine != "exact" && c.engine != "cache") usage_error("unknown engine '" + c.engine + "' (exact, cache)");
+    } else if (a == "--backend") {
+      const std::string b = value();
+      if (b == "host") c.executor = belady::backend::host;
+      else if (b == "cuda") c.executor = belady::backend::cuda;
+      else usage_error("unknown backend '" + b + "' (host, cuda)");
+    } else if (a == "--batch") c.batch = parse_count(a, value(), false);
+    else if (a == "--limit") c.trace.limit = parse_count(a, value(), false);
+    else if (a == "--bucket-size") c.bucket_size = static_cast<std::uint32_t>(parse_count(a, value(), false));
+    else if (a == "--csv-column") c.trace.csv_column = std::stoul(value());
+    else if (a == "--csv-delimiter") {
+      const std::string d = value();
+      if (d.size() != 1) usage_error("--csv-delimiter needs one character");
+      c.trace.csv_delimiter = d[0];
+    } else if (a == "--csv-header") c.trace.csv_header = true;
+    else if (a == "--bytes") c.bytes = true;
+    else if (a == "--json") c.json = true;
+    else if (a == "--help" || a == "-h") usage_error("help");
+    else usage_error("unknown argument '" + a + "'");
+  }
+  if (c.trace.path.empty()) usage_error("--trace is required");
+  if (!c.format_given) usage_error("--format is required");
+  if (c.capacities.empty()) usage_error("--capacity is required");
+  if (c.policies.empty()) usage_error("--policy is required");
+  if (c.bytes && c.engine == "cache") usage_error("--bytes: the cache engine counts objects; use --engine exact");
+  if (c.bytes && c.trace.format != trace_format::oracle_general)
+    usage_error("--bytes needs a trace with sizes (--format oracle-general)");
+  return c;
+}
+
+std::optional<belady::policy> cache_policy(const std::string& name) {
+  if (name == "lru") return belady::policy::lru;
+  if (name == "lfu") return belady::policy::lfu;
+  if (name == "fifo") return belady::policy::fifo;
+  return std::nullopt;
+}
+
+std::string json_escape(const std::string& s) {
+  std::string out;
+  for (char ch : s) {
+    if (ch == '"' || ch == '\\') out += '\\';
+    if (static_cast<unsigned char>(ch) < 0x20) {
+      char buf[8];
+      std::snprintf(buf, sizeof buf, "\\u%04x", ch);
+      out += buf;
+      continue;
+    }
+    out += ch;
+  }
+  return out;
+}
+
+struct result_row {
+  std::string policy, engine, backend;
+  std::uint64_t capacity, requests, misses, slots;
+  std::uint32_t bucket_size;
+  double seconds;
+};
+
+void print_row(const cli& c, const result_row& r) {
+  const double ratio = r.requests ? double(r.misses) / double(r.requests) : 0.0;
+  if (c.json) {
+    std::printf(
+        "{\"trace\":\"%s\",\"format\":\"%s\",\"policy\":\"%s\",\"engine\":\"%s\",\"backend\":\"%s\","
+        "\"capacity\":%llu,\"capacity_unit\":\"%s\",\"requests\":%llu,\"misses\":%llu,\"miss_ratio\":%.6f,"
+        "\"hit_ratio\":%.6f,\"seconds\":%.6f,\"requests_per_second\":%.1f,\"batch\":%zu",
+        json_escape(c.trace.path).c_str(), std::string(to_string(c.trace.format)).c_str(), r.policy.c_str(),
+        r.engine.c_str(), r.backend.c_str(), (unsigned long long)r.capacity, c.bytes ? "bytes" : "objects",
+        (unsigned long long)r.requests, (unsigned long long)r.misses, ratio, 1.0 - ratio, r.seconds,
+        r.seconds > 0 ? double(r.requests) / r.seconds : 0.0, r.engine == "cache" ? c.batch : std::size_t{1});
+    if (r.engine == "cache")
+      std::printf(",\"slots\":%llu,\"bucket_size\":%u", (unsigned long long)r.slots, r.bucket_size);
+    std::printf("}\n");
+  } else {
+    std::printf("%-8s %-6s %-5s %14llu %10llu %10llu %10.4f %9.2f\n", r.policy.c_str(), r.engine.c_str(),
+                r.backend.c_str(), (unsigned long long)r.capacity, (unsigned long long)r.requests,
+                (unsigned long long)r.misses, ratio, r.seconds > 0 ? double(r.requests) / r.seconds / 1e6 : 0.0);
+  }
+  std::fflush(stdout);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  const cli c = parse(argc, argv);
+  try {
+    std::vector<request> trace = load_trace(c.trace);
+    if (!c.bytes) make_unit_size(trace);
+    bool need_opt = false;
+    for (const auto& p : c.policies) need_opt |= (p == "opt" || p == "belady");
+    if (need_opt) annotate_next_access(trace);
+    if (!c.json) {
+      std::printf("trace %s (%s): %zu requests\n", c.trace.path.c_str(), std::string(to_string(c.trace.format)).c_str(),
+                  trace.size());
+      std::printf("%-8s %-6s %-5s %14s %10s %10s %10s %9s\n", "policy", "engine", "back", c.bytes ? "capacity(B)" : "capacity",
+                  "requests", "misses", "miss ratio", "Mreq/s");
+    }
+    for (const std::string& p : c.policies) {
+      for (const std::uint64_t cap : c.capacities) {
+        result_row r{p, c.engine, "-", cap, trace.size(), 0, 0, 0, 0};
+        if (c.engine == "exact") {
+          auto policy = make_exact_policy(p, cap);
+          const auto start = std::chrono::steady_clock::now();
+          r.misses = count_misses(*policy, trace);
+          r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+        } else {
+          const auto pol = cache_policy(p);
+          if (!pol) usage_error("policy '" + p + "' is not a cache policy (cache engine: lru, lfu, fifo)");
+          cache_engine_options o;
+          o.capacity = cap;
+          o.bucket_size = c.bucket_size;
+          o.eviction = *pol;
+          o.executor = c.executor;
+          o.batch = c.batch;
+          const auto res = replay_cache(trace, o);
+          r.backend = std::string(belady::to_string(c.executor));
+          r.misses = res.misses;
+          r.seconds = res.seconds;
+          r.slots = res.slots;
+          r.bucket_size = res.bucket_size;
+        }
+        print_row(c, r);
+      }
+    }
+  } catch (const trace_error& e) {
+    std::fprintf(stderr, "belady-replay: %s\n", e.what());
+    return 1;
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "belady-replay: %s\n", e.what());
+    return 1;
+  }
+  return 0;
+}
