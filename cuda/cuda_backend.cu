@@ -3,6 +3,9 @@
 #include <cuda_runtime.h>
 
 #include <algorithm>
+#include <deque>
+#include <memory>
+#include <mutex>
 #include <string>
 
 #include "core/backend_impl.hpp"
@@ -159,9 +162,57 @@ class cuda_executor {
     return device_words(1, native(s));
   }
 
+  void copy_to_host(void* dst, const void* src, std::size_t bytes) {
+    device_scope scope(device_);
+    BELADY_CUDA_TRY(cudaMemcpy(dst, src, bytes, cudaMemcpyDeviceToHost));
+  }
+
+  std::shared_ptr<const void> upload(const void* src, std::size_t bytes) {
+    void* p = allocate(bytes, "model parameters");
+    device_scope scope(device_);
+    const cudaError_t e = cudaMemcpy(p, src, bytes, cudaMemcpyHostToDevice);
+    if (e != cudaSuccess) {
+      (void)cudaFree(p);
+      BELADY_CUDA_TRY(e);
+    }
+    // Self-contained deleter: a model may outlive the cache that uploaded it.
+    return std::shared_ptr<const void>(p, [](const void* q) { (void)cudaFree(const_cast<void*>(q)); });
+  }
+
+  /// Keeps `pinned` until an event recorded now on `s` has completed, so a swapped-out model's
+  /// weights outlive every kernel that reads them. (Not a host callback: releasing the last
+  /// reference frees device memory, and callbacks must not call the CUDA API.) Completed entries
+  /// are released on later calls and at destruction.
+  void retain_until_complete(std::shared_ptr<const void> pinned, stream_view s) {
+    if (!pinned) return;
+    device_scope scope(device_);
+    release_completed();
+    cudaEvent_t done = nullptr;
+    BELADY_CUDA_TRY(cudaEventCreateWithFlags(&done, cudaEventDisableTiming));
+    const cudaError_t e = cudaEventRecord(done, native(s));
+    if (e != cudaSuccess) {
+      (void)cudaEventDestroy(done);
+      BELADY_CUDA_TRY(e);
+    }
+    std::lock_guard lock(pinned_mutex_);
+    pinned_.push_back({done, std::move(pinned)});
+  }
+
+  ~cuda_executor() {
+    std::lock_guard lock(pinned_mutex_);
+    for (auto& p : pinned_) {
+      (void)cudaEventSynchronize(p.done);
+      (void)cudaEventDestroy(p.done);
+    }
+    pinned_.clear();
+  }
+  cuda_executor(const cuda_executor&) = delete;
+  cuda_executor& operator=(const cuda_executor&) = delete;
+
   void synchronize(stream_view s) {
     device_scope scope(device_);
     BELADY_CUDA_TRY(cudaStreamSynchronize(native(s)));
+    release_completed();
   }
 
   void check_accessible(const void* p, const char* name) const {
@@ -179,8 +230,23 @@ class cuda_executor {
   }
 
  private:
+  void release_completed() {
+    std::lock_guard lock(pinned_mutex_);
+    while (!pinned_.empty() && cudaEventQuery(pinned_.front().done) == cudaSuccess) {
+      (void)cudaEventDestroy(pinned_.front().done);
+      pinned_.pop_front();
+    }
+    (void)cudaGetLastError();  // cudaErrorNotReady from the query is not an error here
+  }
+
+  struct pinned_entry {
+    cudaEvent_t done;
+    std::shared_ptr<const void> object;
+  };
   int device_;
   int sm_count_ = 1;
+  std::mutex pinned_mutex_;
+  std::deque<pinned_entry> pinned_;
 };
 
 }  // namespace

@@ -7,6 +7,7 @@
 #include <unordered_set>
 
 #include "belady/cache.hpp"
+#include "belady/model/registry.hpp"
 #include "belady/detail/hash.hpp"
 
 namespace belady::replay {
@@ -15,6 +16,10 @@ std::uint32_t effective_bucket_size(std::uint64_t capacity, std::uint32_t prefer
   for (std::uint32_t b = preferred; b >= std::max<std::uint32_t>(1, preferred / 2); --b)
     if (capacity % b == 0) return b;
   return preferred;
+}
+
+std::uint64_t cache_key_of(std::uint64_t k) {
+  return belady::is_reserved_key(k) ? belady::detail::mix64(k) : k;  // a bijection moves them
 }
 
 cache_engine_result replay_cache(const std::vector<request>& trace, const cache_engine_options& o) {
@@ -30,8 +35,17 @@ cache_engine_result replay_cache(const std::vector<request>& trace, const cache_
                                                  .bucket_size = res.bucket_size,
                                                  .eviction = o.eviction,
                                                  .executor = o.executor,
-                                                 .host_threads = o.host_threads});
+                                                 .host_threads = o.host_threads,
+                                                 .learned_candidates = o.learned_candidates,
+                                                 .learned_admission = o.learned_admission});
   res.slots = cache.capacity();
+  if (o.eviction == belady::policy::learned) {
+    if (o.model != nullptr) cache.models().install(*o.model);
+    if (o.candidate_log > 0) {
+      cache.set_candidate_log(o.candidate_log);
+      res.request_ticks.resize(trace.size());
+    }
+  }
 
   std::vector<std::uint64_t> unique_keys, miss_keys;
   std::vector<std::byte> values, miss_values;
@@ -44,15 +58,14 @@ cache_engine_result replay_cache(const std::vector<request>& trace, const cache_
     unique_keys.clear();
     seen.clear();
     for (std::size_t i = 0; i < n; ++i) {
-      std::uint64_t k = trace[b + i].key;
-      if (belady::is_reserved_key(k)) {
-        k = belady::detail::mix64(k);  // the cache reserves two keys; a bijection moves them
-        ++res.reserved_keys_remapped;
-      }
+      const std::uint64_t k = cache_key_of(trace[b + i].key);
+      if (k != trace[b + i].key) ++res.reserved_keys_remapped;
       if (n == 1 || seen.insert(k).second) unique_keys.push_back(k);
     }
     values.resize(unique_keys.size());
     cache.find(unique_keys, values, std::span<bool>(found.get(), unique_keys.size()));
+    if (!res.request_ticks.empty())
+      for (std::size_t i = 0; i < n; ++i) res.request_ticks[b + i] = cache.now();
     miss_keys.clear();
     for (std::size_t i = 0; i < unique_keys.size(); ++i)
       if (!found[i]) miss_keys.push_back(unique_keys[i]);
@@ -69,6 +82,7 @@ cache_engine_result replay_cache(const std::vector<request>& trace, const cache_
   }
   res.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   res.requests = trace.size();
+  if (!res.request_ticks.empty()) res.candidates = cache.take_candidate_log();
   return res;
 }
 

@@ -5,7 +5,9 @@
 #include <string>
 #include <vector>
 
+#include "belady/cache.hpp"
 #include "belady/config.hpp"
+#include "belady/model/model.hpp"
 #include "request.hpp"
 
 namespace belady::replay {
@@ -17,6 +19,11 @@ struct cache_engine_options {
   belady::backend executor = belady::backend::host;
   std::size_t batch = 1;
   std::uint32_t host_threads = 1;
+  // policy::learned
+  const belady::model::model_params* model = nullptr;  ///< installed before replay; none: LRU order
+  std::uint32_t learned_candidates = 16;
+  bool learned_admission = false;
+  std::size_t candidate_log = 0;  ///< > 0: log eviction candidates and each request's tick
 };
 
 struct cache_engine_result {
@@ -26,7 +33,13 @@ struct cache_engine_result {
   std::uint32_t bucket_size = 0;    ///< slots per bucket actually used
   std::uint64_t reserved_keys_remapped = 0;
   double seconds = 0;
+  // With candidate_log: the logged candidates and, per request, the tick of its find.
+  belady::eviction_candidates<std::uint64_t> candidates;
+  std::vector<std::uint64_t> request_ticks;
 };
+
+/// The key the engine stores for a trace key (the cache reserves two key values).
+std::uint64_t cache_key_of(std::uint64_t trace_key);
 
 /// The bucket size the engine uses for `capacity`: the largest divisor of capacity in
 /// [preferred / 2, preferred], so the table holds exactly `capacity` slots; when there is none,

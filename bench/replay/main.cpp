@@ -4,6 +4,7 @@
 //   belady-replay --trace PATH --format FMT --capacity N[,N...] --policy P[,P...]
 //                 --engine exact|cache [--backend host|cuda] [--batch N] [--limit R] [--json]
 //                 [--bytes] [--bucket-size B] [--csv-column C] [--csv-delimiter D] [--csv-header]
+//                 [--part all|first-half|second-half] [--model model.bin] [--admission] [--candidates K]
 //
 // Capacities count objects; with --bytes they count bytes (traces with sizes: oracle-general) and
 // accept KiB/MiB/GiB suffixes. With --json, one JSON object per line per (policy, engine,
@@ -20,6 +21,8 @@
 
 #include "cache_engine.hpp"
 #include "exact_policy.hpp"
+#include "belady/model/model_io.hpp"
+#include "part.hpp"
 #include "trace.hpp"
 
 namespace {
@@ -37,6 +40,10 @@ struct cli {
   std::uint32_t bucket_size = 128;
   bool bytes = false;
   bool json = false;
+  std::string model_path;       ///< --policy learned: the model to install
+  bool admission = false;
+  std::uint32_t candidates = 16;
+  std::string part = "all";
 };
 
 [[noreturn]] void usage_error(const std::string& why) {
@@ -44,7 +51,8 @@ struct cli {
             << "usage: belady-replay --trace PATH --format FMT --capacity N[,N...] --policy P[,P...]\n"
                "                     --engine exact|cache [--backend host|cuda] [--batch N] [--limit R]\n"
                "                     [--json] [--bytes] [--bucket-size B] [--csv-column C]\n"
-               "                     [--csv-delimiter D] [--csv-header]\n"
+               "                     [--csv-delimiter D] [--csv-header] [--part all|first-half|second-half]\n"
+               "                     [--model model.bin] [--admission] [--candidates K]\n"
                "formats: oracle-general u32be i32be i64be arc lines csv (.xz/.zst read transparently)\n";
   std::exit(2);
 }
@@ -114,6 +122,10 @@ cli parse(int argc, char** argv) {
       c.trace.csv_delimiter = d[0];
     } else if (a == "--csv-header") c.trace.csv_header = true;
     else if (a == "--bytes") c.bytes = true;
+    else if (a == "--model") c.model_path = value();
+    else if (a == "--admission") c.admission = true;
+    else if (a == "--candidates") c.candidates = static_cast<std::uint32_t>(parse_count(a, value(), false));
+    else if (a == "--part") c.part = value();
     else if (a == "--json") c.json = true;
     else if (a == "--help" || a == "-h") usage_error("help");
     else usage_error("unknown argument '" + a + "'");
@@ -122,6 +134,8 @@ cli parse(int argc, char** argv) {
   if (!c.format_given) usage_error("--format is required");
   if (c.capacities.empty()) usage_error("--capacity is required");
   if (c.policies.empty()) usage_error("--policy is required");
+  for (const auto& p : c.policies)
+    if (p == "learned" && c.engine != "cache") usage_error("--policy learned runs on --engine cache");
   if (c.bytes && c.engine == "cache") usage_error("--bytes: the cache engine counts objects; use --engine exact");
   if (c.bytes && c.trace.format != trace_format::oracle_general)
     usage_error("--bytes needs a trace with sizes (--format oracle-general)");
@@ -132,6 +146,7 @@ std::optional<belady::policy> cache_policy(const std::string& name) {
   if (name == "lru") return belady::policy::lru;
   if (name == "lfu") return belady::policy::lfu;
   if (name == "fifo") return belady::policy::fifo;
+  if (name == "learned") return belady::policy::learned;
   return std::nullopt;
 }
 
@@ -184,8 +199,10 @@ void print_row(const cli& c, const result_row& r) {
 int main(int argc, char** argv) {
   const cli c = parse(argc, argv);
   try {
-    std::vector<request> trace = load_trace(c.trace);
+    std::vector<request> trace = select_part(load_trace(c.trace), c.part);
     if (!c.bytes) make_unit_size(trace);
+    std::optional<belady::model::loaded_model> model;
+    if (!c.model_path.empty()) model = belady::model::load(c.model_path);
     bool need_opt = false;
     for (const auto& p : c.policies) need_opt |= (p == "opt" || p == "belady");
     if (need_opt) annotate_next_access(trace);
@@ -205,13 +222,16 @@ int main(int argc, char** argv) {
           r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
         } else {
           const auto pol = cache_policy(p);
-          if (!pol) usage_error("policy '" + p + "' is not a cache policy (cache engine: lru, lfu, fifo)");
+          if (!pol) usage_error("policy '" + p + "' is not a cache policy (cache engine: lru, lfu, fifo, learned)");
           cache_engine_options o;
           o.capacity = cap;
           o.bucket_size = c.bucket_size;
           o.eviction = *pol;
           o.executor = c.executor;
           o.batch = c.batch;
+          o.learned_admission = c.admission;
+          o.learned_candidates = c.candidates;
+          o.model = model ? &model->params : nullptr;
           const auto res = replay_cache(trace, o);
           r.backend = std::string(belady::to_string(c.executor));
           r.misses = res.misses;

@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <memory>
 #include <span>
+#include <vector>
 
 #include "belady/config.hpp"
 #include "belady/error.hpp"
@@ -17,6 +18,9 @@ namespace detail {
 template <class Key>
 class backend;
 }
+namespace model {
+class model_registry;
+}
 
 /// What a batch of writes did. Counts are per occurrence in the batch.
 struct insert_result {
@@ -26,6 +30,17 @@ struct insert_result {
   std::size_t refused = 0;   ///< newcomers refused by admission (scored below every resident)
   /// Entries handed back by insert_and_evict: the evicted residents plus the refused newcomers.
   [[nodiscard]] std::size_t handed_back() const noexcept { return evicted + refused; }
+};
+
+/// Eviction candidates logged by policy::learned for training (see cache::set_candidate_log):
+/// entry i has features[i * model::feature_count ...], its key, and the logical time of the
+/// eviction decision.
+template <class Key>
+struct eviction_candidates {
+  std::vector<float> features;
+  std::vector<Key> keys;
+  std::vector<std::uint64_t> times;
+  std::uint64_t dropped = 0;  ///< entries that did not fit in the log
 };
 
 /**
@@ -176,6 +191,27 @@ class BELADY_API cache {
 
   /// Waits for the cache's work on `stream`.
   void synchronize(stream_view stream = {}) const;
+
+  /// The logical clock: the time stamp of the latest batch call (one tick per batch).
+  [[nodiscard]] std::uint64_t now() const noexcept;
+
+  /**
+   * @brief The models of policy::learned (include belady/model/registry.hpp). Install and
+   * activate a model there; each write batch loads the active one once and keeps it alive until
+   * its work completes. Until a model is active, learned evicts in LRU order.
+   * @throw invalid_argument when the cache's policy is not learned
+   */
+  [[nodiscard]] model::model_registry& models();
+
+  /**
+   * @brief Records eviction candidates (the victim and one other slot per eviction, with their
+   * features) into a log of `capacity` entries for training; 0 turns it off. Entries that do not
+   * fit are counted, never waited for. Not concurrent with other operations.
+   * @throw invalid_argument when the cache's policy is not learned
+   */
+  void set_candidate_log(std::size_t capacity);
+  /// Copies the logged candidates out and empties the log. Not concurrent with other operations.
+  [[nodiscard]] eviction_candidates<Key> take_candidate_log();
 
  private:
   struct impl;

@@ -14,6 +14,7 @@ enum class policy : std::uint8_t {
   lfu,     ///< score = access count (high bits), ties broken by recency (low bits)
   fifo,    ///< score = logical time of insertion; hits do not change it
   custom,  ///< score supplied by the caller with every insert or assign
+  learned, ///< a model predicts each candidate's next use at eviction time (LRU until one is active)
 };
 
 [[nodiscard]] constexpr std::string_view to_string(policy p) noexcept {
@@ -22,6 +23,7 @@ enum class policy : std::uint8_t {
     case policy::lfu: return "lfu";
     case policy::fifo: return "fifo";
     case policy::custom: return "custom";
+    case policy::learned: return "learned";
   }
   return "unknown";
 }
@@ -56,6 +58,15 @@ struct cache_config {
   std::uint32_t host_threads = 0;
   /// CUDA device ordinal for the cuda backend.
   int device = 0;
+
+  // policy::learned only
+  /// Slots scored by the model when a bucket must evict: a strided sample of the bucket
+  /// (1..bucket_size; clamped). Scoring all 128 slots costs more than it gains.
+  std::uint32_t learned_candidates = 16;
+  /// Admission control: refuse a newcomer predicted to be requested later than every candidate.
+  bool learned_admission = false;
+  /// Half-life of the decayed access counter feature, in logical ticks (0: capacity).
+  double decay_half_life = 0;
 };
 
 }  // namespace belady

@@ -5,7 +5,9 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <vector>
 
+#include "belady/cache.hpp"
 #include "belady/config.hpp"
 #include "belady/detail/ops.hpp"
 #include "belady/types.hpp"
@@ -17,7 +19,15 @@ struct table_shape {
   std::uint32_t bucket_slots;
   std::size_t value_bytes;
   policy eviction;
+  // policy::learned only
+  std::uint64_t sketch_width = 0;  ///< power of two; 0 = no key history
+  float decay_half_life = 1;
+  std::uint32_t candidates = 1;
+  bool admission = false;
 };
+
+template <class Key>
+using candidate_batch = belady::eviction_candidates<Key>;
 
 template <class Key>
 class backend {
@@ -39,6 +49,17 @@ class backend {
   /// Copies occupied slots of [first_slot, first_slot + count) into b.evicted_*; returns how many.
   virtual std::uint64_t export_slots(batch<Key> b, std::uint64_t first_slot, std::uint64_t count,
                                      stream_view s) = 0;
+  /// Attaches a candidate log of `capacity` entries (0 detaches); not concurrent with operations.
+  virtual void set_candidate_log(std::uint64_t capacity) = 0;
+  /// Copies the logged candidates out and empties the log; not concurrent with operations.
+  virtual candidate_batch<Key> take_candidate_log() = 0;
+  /// Copies model parameters where this backend's kernels read them (host memory or device).
+  virtual std::shared_ptr<const void> upload(const void* params, std::size_t bytes) = 0;
+  /// Keeps `pinned` alive until the work queued so far on `s` has completed.
+  virtual void retain_until_complete(std::shared_ptr<const void> pinned, stream_view s) = 0;
+  /// Halves every frequency-sketch counter (TinyLFU ageing).
+  virtual void age_sketch(stream_view s) = 0;
+
   /// Number of reserved keys among keys[0, n) (synchronizes).
   virtual std::uint64_t count_reserved(const Key* keys, std::size_t n, stream_view s) = 0;
   virtual void synchronize(stream_view s) = 0;

@@ -6,6 +6,9 @@
 //   template <class Op> outcome_counts run(std::size_t n, const Op&, stream_view, bool count);
 //   counter_type make_counter(stream_view);                 // RAII: ptr(), read()
 //   void synchronize(stream_view); void check_accessible(const void*, const char*) const;
+//   void copy_to_host(void* dst, const void* src, std::size_t bytes);   // synchronous
+//   std::shared_ptr<const void> upload(const void* src, std::size_t bytes); // self-contained deleter
+//   void retain_until_complete(std::shared_ptr<const void>, stream_view);
 #include <cstdint>
 #include <string>
 
@@ -25,7 +28,15 @@ class backend_impl final : public backend<Key> {
     tab_.bucket_slots = shape.bucket_slots;
     tab_.value_bytes = shape.value_bytes;
     tab_.eviction = shape.eviction;
+    tab_.sketch_width = shape.sketch_width;
+    tab_.decay_half_life = shape.decay_half_life;
+    tab_.candidates = shape.candidates;
+    tab_.admission = shape.admission;
     try {
+      if (shape.sketch_width != 0) {
+        tab_.sketch = alloc<std::uint32_t>(shape.sketch_width * sketch_rows * sizeof(std::uint32_t), "frequency sketch", 0);
+        tab_.ghost = alloc<std::uint32_t>(shape.sketch_width * sizeof(std::uint32_t), "ghost filter", 0);
+      }
       tab_.keys = alloc<Key>(slots * sizeof(Key), "keys", 0xff);  // all ones = empty_key
       tab_.digests = alloc<std::uint8_t>(slots, "digests", 0);
       tab_.scores = alloc<std::uint64_t>(slots * sizeof(std::uint64_t), "scores", 0);
@@ -104,6 +115,55 @@ class backend_impl final : public backend<Key> {
 
   void synchronize(stream_view s) override { exec_.synchronize(s); }
 
+  void set_candidate_log(std::uint64_t capacity) override {
+    free_log();
+    if (capacity == 0) return;
+    candidate_log<Key>& log = tab_.log;
+    try {
+      log.features = alloc<float>(capacity * model::feature_count * sizeof(float), "candidate log", 0);
+      log.keys = alloc<Key>(capacity * sizeof(Key), "candidate log", 0);
+      log.times = alloc<std::uint64_t>(capacity * sizeof(std::uint64_t), "candidate log", 0);
+      log.cursor = alloc<unsigned long long>(2 * sizeof(unsigned long long), "candidate log", 0);
+      log.dropped = log.cursor + 1;
+      log.capacity = capacity;
+    } catch (...) {
+      free_log();
+      throw;
+    }
+  }
+
+  candidate_batch<Key> take_candidate_log() override {
+    candidate_batch<Key> out;
+    candidate_log<Key>& log = tab_.log;
+    if (log.capacity == 0) return out;
+    exec_.synchronize(stream_view{});
+    unsigned long long counters[2] = {};
+    exec_.copy_to_host(counters, log.cursor, sizeof counters);
+    const std::uint64_t n = counters[0] < log.capacity ? counters[0] : log.capacity;
+    out.features.resize(n * model::feature_count);
+    out.keys.resize(n);
+    out.times.resize(n);
+    out.dropped = counters[1];
+    exec_.copy_to_host(out.features.data(), log.features, out.features.size() * sizeof(float));
+    exec_.copy_to_host(out.keys.data(), log.keys, n * sizeof(Key));
+    exec_.copy_to_host(out.times.data(), log.times, n * sizeof(std::uint64_t));
+    exec_.fill(log.cursor, 0, 2 * sizeof(unsigned long long));
+    return out;
+  }
+
+  std::shared_ptr<const void> upload(const void* params, std::size_t bytes) override {
+    return exec_.upload(params, bytes);
+  }
+
+  void retain_until_complete(std::shared_ptr<const void> pinned, stream_view s) override {
+    exec_.retain_until_complete(std::move(pinned), s);
+  }
+
+  void age_sketch(stream_view s) override {
+    if (tab_.sketch == nullptr) return;
+    exec_.run(tab_.sketch_width * sketch_rows, age_sketch_op<Key>{tab_}, s, false);
+  }
+
  private:
   template <class T>
   T* alloc(std::size_t bytes, const char* what, int fill_byte) {
@@ -112,7 +172,19 @@ class backend_impl final : public backend<Key> {
     return static_cast<T*>(p);
   }
 
+  void free_log() noexcept {
+    candidate_log<Key>& log = tab_.log;
+    exec_.deallocate(log.features);
+    exec_.deallocate(log.keys);
+    exec_.deallocate(log.times);
+    exec_.deallocate(log.cursor);
+    log = {};
+  }
+
   void release() noexcept {
+    free_log();
+    exec_.deallocate(tab_.sketch);
+    exec_.deallocate(tab_.ghost);
     exec_.deallocate(tab_.keys);
     exec_.deallocate(tab_.digests);
     exec_.deallocate(tab_.scores);

@@ -1,11 +1,13 @@
 // The owner: argument validation, logical time, and dispatch to the chosen backend.
 #include "belady/cache.hpp"
 
+#include <algorithm>
 #include <atomic>
 #include <limits>
 #include <string>
 
 #include "backend.hpp"
+#include "belady/model/registry.hpp"
 
 namespace belady {
 namespace {
@@ -50,7 +52,31 @@ template <cache_key Key, cache_value T>
 struct cache<Key, T>::impl {
   cache_config config;
   std::unique_ptr<detail::backend<Key>> backend;
+  // Declared after the backend so it is destroyed first: its models' device copies are freed
+  // while the backend's device context is still in use.
+  std::unique_ptr<model::model_registry> registry;
   std::atomic<std::uint64_t> clock{0};
+  std::atomic<std::uint64_t> accesses_since_ageing{0};
+
+  /// Loads the active model once for the batch (learned policy only).
+  std::shared_ptr<const model::installed_model> pin_model(detail::batch<Key>& b) {
+    if (!registry) return {};
+    auto m = registry->active();
+    if (m) b.model = m->backend_params();
+    return m;
+  }
+
+  /// After a batch: keep an async batch's model alive until its work completes, and age the
+  /// frequency sketch every 10 x its width accesses (TinyLFU's reset).
+  void finish(std::shared_ptr<const model::installed_model> m, std::size_t n, stream_view s, bool sync) {
+    if (!registry) return;
+    if (m && !sync) backend->retain_until_complete(std::move(m), s);
+    const std::uint64_t period = 10 * std::max<std::uint64_t>(1024, config.capacity);
+    if (accesses_since_ageing.fetch_add(n, std::memory_order_relaxed) + n >= period) {
+      accesses_since_ageing.store(0, std::memory_order_relaxed);
+      backend->age_sketch(s);
+    }
+  }
 
   std::uint64_t tick() { return clock.fetch_add(1, std::memory_order_relaxed) + 1; }
 
@@ -94,7 +120,8 @@ struct cache<Key, T>::impl {
       return nullptr;
     }
     if (scores.empty()) {
-      if (required_for_custom) fail("scores", "policy::custom needs one score per key");
+      // An empty batch needs no scores: zero scores are one per key.
+      if (required_for_custom && n != 0) fail("scores", "policy::custom needs one score per key");
       return nullptr;
     }
     check_span(scores, n, "scores");
@@ -132,7 +159,19 @@ detail::table_shape shape_of(cache_config& c, std::size_t elem_bytes) {
     fail("capacity", std::to_string(c.capacity) + " slots of " + std::to_string(value_bytes) +
                          " bytes overflow the address space");
   c.capacity = slots;
-  return {buckets, c.bucket_size, value_bytes, c.eviction};
+  detail::table_shape shape{buckets, c.bucket_size, value_bytes, c.eviction};
+  if (c.eviction == policy::learned) {
+    if (c.learned_candidates == 0) fail("learned_candidates", "must be at least 1");
+    if (!(c.decay_half_life >= 0)) fail("decay_half_life", "must be >= 0 (0: capacity)");
+    c.learned_candidates = std::min(c.learned_candidates, c.bucket_size);
+    std::uint64_t width = 1024;
+    while (width < slots) width *= 2;
+    shape.sketch_width = width;
+    shape.decay_half_life = static_cast<float>(c.decay_half_life > 0 ? c.decay_half_life : double(slots));
+    shape.candidates = c.learned_candidates;
+    shape.admission = c.learned_admission;
+  }
+  return shape;
 }
 
 }  // namespace
@@ -152,6 +191,12 @@ cache<Key, T>::cache(const cache_config& config) : impl_(std::make_unique<impl>(
     impl_->backend = detail::make_host_backend<Key>(shape, config.host_threads);
   }
   impl_->config.executor = kind;
+  if (impl_->config.eviction == policy::learned) {
+    detail::backend<Key>* b = impl_->backend.get();
+    impl_->registry = std::make_unique<model::model_registry>(model::registry_config{
+        .history_limit = 16,
+        .uploader = [b](const model::model_params& p) { return b->upload(&p, sizeof p); }});
+  }
 }
 
 template <cache_key Key, cache_value T>
@@ -199,6 +244,7 @@ void cache<Key, T>::find_async(std::span<const Key> keys, std::span<T> values, s
   b.found = found.data();
   b.out_scores = scores.empty() ? nullptr : scores.data();
   m.backend->find(b, true, stream, false);
+  m.finish(nullptr, n, stream, false);
 }
 
 template <cache_key Key, cache_value T>
@@ -217,7 +263,9 @@ std::size_t cache<Key, T>::find(std::span<const Key> keys, std::span<T> values, 
   b.out_values = reinterpret_cast<std::byte*>(values.data());
   b.found = found.data();
   b.out_scores = scores.empty() ? nullptr : scores.data();
-  return m.backend->find(b, true, stream, true).of(detail::outcome::found);
+  const std::size_t hits = m.backend->find(b, true, stream, true).of(detail::outcome::found);
+  m.finish(nullptr, n, stream, true);
+  return hits;
 }
 
 template <cache_key Key, cache_value T>
@@ -267,7 +315,10 @@ insert_result cache<Key, T>::insert_or_assign(std::span<const Key> keys, std::sp
   auto b = m.make_batch(keys);
   b.in_values = reinterpret_cast<const std::byte*>(values.data());
   b.in_scores = in_scores;
-  return to_result(m.backend->write(b, detail::write_mode::insert_or_assign, stream, true));
+  auto pinned = m.pin_model(b);
+  const auto r = to_result(m.backend->write(b, detail::write_mode::insert_or_assign, stream, true));
+  m.finish(std::move(pinned), n, stream, true);
+  return r;
 }
 
 template <cache_key Key, cache_value T>
@@ -282,7 +333,9 @@ void cache<Key, T>::insert_or_assign_async(std::span<const Key> keys, std::span<
   auto b = m.make_batch(keys);
   b.in_values = reinterpret_cast<const std::byte*>(values.data());
   b.in_scores = in_scores;
+  auto pinned = m.pin_model(b);
   m.backend->write(b, detail::write_mode::insert_or_assign, stream, false);
+  m.finish(std::move(pinned), n, stream, false);
 }
 
 template <cache_key Key, cache_value T>
@@ -308,7 +361,10 @@ insert_result cache<Key, T>::insert_and_evict(std::span<const Key> keys, std::sp
   b.evicted_keys = evicted_keys.data();
   b.evicted_values = reinterpret_cast<std::byte*>(evicted_values.data());
   b.evicted_scores = evicted_scores.empty() ? nullptr : evicted_scores.data();
-  return to_result(m.backend->insert_and_evict(b, stream));
+  auto pinned = m.pin_model(b);
+  const auto r = to_result(m.backend->insert_and_evict(b, stream));
+  m.finish(std::move(pinned), n, stream, true);
+  return r;
 }
 
 template <cache_key Key, cache_value T>
@@ -327,7 +383,9 @@ void cache<Key, T>::find_or_insert_async(std::span<const Key> keys, std::span<T>
   b.out_values = reinterpret_cast<std::byte*>(values.data());
   b.found = found.data();
   b.in_scores = in_scores;
+  auto pinned = m.pin_model(b);
   m.backend->find_or_insert(b, stream, false);
+  m.finish(std::move(pinned), n, stream, false);
 }
 
 template <cache_key Key, cache_value T>
@@ -346,7 +404,10 @@ std::size_t cache<Key, T>::find_or_insert(std::span<const Key> keys, std::span<T
   b.out_values = reinterpret_cast<std::byte*>(values.data());
   b.found = found.data();
   b.in_scores = in_scores;
-  return m.backend->find_or_insert(b, stream, true).of(detail::outcome::found);
+  auto pinned = m.pin_model(b);
+  const std::size_t hits = m.backend->find_or_insert(b, stream, true).of(detail::outcome::found);
+  m.finish(std::move(pinned), n, stream, true);
+  return hits;
 }
 
 template <cache_key Key, cache_value T>
@@ -438,6 +499,33 @@ std::size_t cache<Key, T>::export_batch(std::size_t offset, std::size_t count, s
 template <cache_key Key, cache_value T>
 void cache<Key, T>::synchronize(stream_view stream) const {
   impl_->backend->synchronize(stream);
+}
+
+template <cache_key Key, cache_value T>
+std::uint64_t cache<Key, T>::now() const noexcept {
+  return impl_->clock.load(std::memory_order_relaxed);
+}
+
+template <cache_key Key, cache_value T>
+model::model_registry& cache<Key, T>::models() {
+  if (!impl_->registry)
+    fail("models", "the cache's policy is " + std::string(to_string(impl_->config.eviction)) +
+                       "; models serve policy::learned");
+  return *impl_->registry;
+}
+
+template <cache_key Key, cache_value T>
+void cache<Key, T>::set_candidate_log(std::size_t capacity) {
+  if (!impl_->registry)
+    fail("set_candidate_log", "the candidate log records policy::learned evictions; this cache uses " +
+                                  std::string(to_string(impl_->config.eviction)));
+  impl_->backend->set_candidate_log(capacity);
+}
+
+template <cache_key Key, cache_value T>
+eviction_candidates<Key> cache<Key, T>::take_candidate_log() {
+  if (!impl_->registry) return {};
+  return impl_->backend->take_candidate_log();
 }
 
 template class cache<std::uint64_t, float>;

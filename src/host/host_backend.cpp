@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cstdlib>
 #include <cstring>
+#include <memory>
 #include <mutex>
 #include <new>
 #include <string>
@@ -80,6 +81,14 @@ class host_executor {
   }
 
   host_counter make_counter(stream_view) { return host_counter{}; }
+  void copy_to_host(void* dst, const void* src, std::size_t bytes) { std::memcpy(dst, src, bytes); }
+  std::shared_ptr<const void> upload(const void* src, std::size_t bytes) {
+    std::shared_ptr<std::byte[]> copy(new std::byte[bytes]);
+    std::memcpy(copy.get(), src, bytes);
+    return std::shared_ptr<const void>(copy, copy.get());
+  }
+  // Host work is complete when a call returns: nothing to keep alive.
+  void retain_until_complete(std::shared_ptr<const void>, stream_view) {}
   void synchronize(stream_view) {}
   void check_accessible(const void*, const char*) const {}
 

@@ -14,6 +14,7 @@ namespace belady::detail {
 inline constexpr std::uint32_t no_slot = 0xffffffffu;
 
 struct key_location {
+  std::uint64_t hash;
   std::uint64_t bucket;
   std::uint64_t base;  ///< first slot of the bucket
   std::uint8_t digest;
@@ -23,7 +24,7 @@ template <class Key>
 BELADY_HD BELADY_INLINE key_location locate(const table_view<Key>& tab, Key key) {
   const std::uint64_t h = mix64(static_cast<std::uint64_t>(key));
   const std::uint64_t b = bucket_of(h, tab.num_buckets);
-  return {b, b * tab.bucket_slots, digest_of(h)};
+  return {h, b, b * tab.bucket_slots, digest_of(h)};
 }
 
 /// Test-and-test-and-set spin lock; lane 0 of the tile takes it for the whole tile.

@@ -7,6 +7,7 @@
 
 #include "belady/detail/atomic.hpp"
 #include "belady/detail/bucket.hpp"
+#include "belady/detail/learned.hpp"
 #include "belady/detail/macros.hpp"
 #include "belady/detail/policy.hpp"
 #include "belady/detail/table.hpp"
@@ -28,6 +29,7 @@ struct batch {
   std::uint64_t* evicted_scores = nullptr;
   unsigned long long* counter = nullptr;  ///< output cursor (evictions, export, size)
   std::uint64_t now = 0;                  ///< the batch's logical time
+  const model::model_params* model = nullptr;  ///< learned policy: the model pinned for this batch
 };
 
 /// How a write treats a key that is already present, and a key repeated within the batch.
@@ -83,12 +85,14 @@ struct find_op {
       if (t.rank() == 0) {
         if (touch_meta) {
           slot_meta& m = tab.meta[slot];
-          touch(m, b.now);
+          record_access(tab, m, loc.hash, b.now);
           tab.scores[slot] = score_on_access(tab.eviction, tab.scores[slot], m, b.now, false, 0);
         }
         if (b.out_scores != nullptr) b.out_scores[i] = tab.scores[slot];
       }
       flags = outcome::found;
+    } else if (touch_meta && t.rank() == 0) {
+      record_miss(tab, loc.hash);
     }
     if (t.rank() == 0 && b.found != nullptr) b.found[i] = (s != no_slot);
     unlock_bucket(t, tab.locks[loc.bucket]);
@@ -132,7 +136,7 @@ struct write_op {
           if (b.out_values != nullptr) t.copy(b.out_values + i * tab.value_bytes, tab.value_at(slot), tab.value_bytes);
           t.sync();
           if (t.rank() == 0) {
-            touch(m, b.now);
+            record_access(tab, m, loc.hash, b.now);
             tab.scores[slot] = score_on_access(tab.eviction, tab.scores[slot], m, b.now, false, 0);
             if (b.out_scores != nullptr) b.out_scores[i] = tab.scores[slot];
           }
@@ -143,7 +147,7 @@ struct write_op {
         t.copy(tab.value_at(slot), in, tab.value_bytes);
         t.sync();
         if (t.rank() == 0) {
-          touch(m, b.now);
+          record_access(tab, m, loc.hash, b.now);
           m.last_write = b.now;
           m.write_index = index;
           tab.scores[slot] = score_on_access(tab.eviction, tab.scores[slot], m, b.now, has_score, supplied);
@@ -155,11 +159,27 @@ struct write_op {
     } else if (mode != write_mode::assign_only) {
       const std::uint64_t new_score = score_on_insert(tab.eviction, b.now, supplied);
       const bool full = load_relaxed(tab.bucket_sizes[loc.bucket]) >= tab.bucket_slots;
+      slot_meta fresh{};
+      if (t.rank() == 0) fresh = fresh_meta(tab, loc.hash, b.now, index);
       if (!full) {
         s = free_slot_in_bucket(t, tab, loc);
       } else {
-        const victim v = choose_victim(t, tab, loc);
-        if (new_score < v.score) {
+        victim v{0, no_slot};
+        bool refuse = false;
+        if (tab.eviction == policy::learned && b.model != nullptr) {
+          const learned_victim lv = choose_victim_learned(t, tab, loc, *b.model, b.now);
+          v = {tab.scores[loc.base + lv.slot], lv.slot};
+          if (tab.admission) {
+            float y = 0;
+            if (t.rank() == 0) y = predict_newcomer(tab, fresh, *b.model, b.now);
+            refuse = t.shfl(y, 0) > lv.predicted;
+          }
+        } else {
+          v = choose_victim(t, tab, loc);
+          refuse = new_score < v.score;
+        }
+        if (t.rank() == 0 && tab.eviction == policy::learned) log_eviction(tab, loc, v.slot, b.now);
+        if (refuse) {
           // Admission refused: the newcomer is worth less than every resident. Hand it back
           // with the evicted so a caller writing them to a lower tier loses nothing.
           emit_evicted(t, tab, b, key, in, new_score);
@@ -168,6 +188,7 @@ struct write_op {
           s = v.slot;
           const std::uint64_t slot = loc.base + s;
           emit_evicted(t, tab, b, tab.keys[slot], tab.value_at(slot), tab.scores[slot]);
+          if (t.rank() == 0 && tab.eviction == policy::learned) ghost_remember(tab, tab.keys[slot]);
           flags = outcome::evicted;
         }
       }
@@ -179,7 +200,7 @@ struct write_op {
           tab.keys[slot] = key;
           tab.digests[slot] = loc.digest;
           tab.scores[slot] = new_score;
-          tab.meta[slot] = slot_meta{b.now, b.now, b.now, 1u, 0xffffffffu, index, 0u};
+          tab.meta[slot] = fresh;
           if (!full) store_relaxed(tab.bucket_sizes[loc.bucket], load_relaxed(tab.bucket_sizes[loc.bucket]) + 1);
         }
         flags |= outcome::inserted;
@@ -279,6 +300,23 @@ struct count_reserved_op {
   BELADY_HD std::uint32_t operator()(const Tile& t, std::size_t i) const {
     if (t.rank() == 0 && is_reserved(keys[i]))
       atomic_ref<unsigned long long>(*counter).fetch_add(1, mo::memory_order_relaxed);
+    return 0;
+  }
+};
+
+/// Per sketch counter: halve it (TinyLFU ageing keeps the sketch about recent popularity).
+template <class Key>
+struct age_sketch_op {
+  table_view<Key> tab;
+
+  template <class Tile>
+  BELADY_HD std::uint32_t operator()(const Tile& t, std::size_t i) const {
+    if (t.rank() == 0) {
+      atomic_ref<std::uint32_t> c(tab.sketch[i]);
+      std::uint32_t v = c.load(mo::memory_order_relaxed);
+      while (v != 0 && !c.compare_exchange_weak(v, v / 2, mo::memory_order_relaxed, mo::memory_order_relaxed)) {
+      }
+    }
     return 0;
   }
 };

@@ -35,7 +35,8 @@ BELADY_HD BELADY_INLINE std::uint64_t score_on_access(policy p, std::uint64_t ol
                                                       const slot_meta& m, std::uint64_t now,
                                                       bool has_supplied, std::uint64_t supplied) {
   switch (p) {
-    case policy::lru: return now;
+    case policy::lru:
+    case policy::learned: return now;  // learned scores at eviction time; LRU order meanwhile
     case policy::lfu: return lfu_score(m.access_count, now);
     case policy::custom: return has_supplied ? supplied : old_score;
     case policy::fifo:
@@ -45,7 +46,8 @@ BELADY_HD BELADY_INLINE std::uint64_t score_on_access(policy p, std::uint64_t ol
 
 BELADY_HD BELADY_INLINE void touch(slot_meta& m, std::uint64_t now) {
   const std::uint64_t gap = now - m.last_access;
-  m.last_gap = gap < 0xffffffffULL ? static_cast<std::uint32_t>(gap) : 0xffffffffu;
+  m.prev_gap = m.last_gap;
+  m.last_gap = gap < no_gap ? static_cast<std::uint32_t>(gap) : no_gap - 1;
   m.last_access = now;
   if (m.access_count != 0xffffffffu) ++m.access_count;
 }

@@ -7,6 +7,10 @@
 #include "belady/config.hpp"
 #include "belady/detail/macros.hpp"
 
+namespace belady::model {
+struct model_params;
+}
+
 namespace belady::detail {
 
 /// Raw inputs of policies and (later) learned features, kept per slot. Only read or written while
@@ -16,11 +20,32 @@ struct slot_meta {
   std::uint64_t insert_time;   ///< logical time the key entered the cache
   std::uint64_t last_write;    ///< logical time of the last value write
   std::uint32_t access_count;  ///< accesses since insertion, saturating
-  std::uint32_t last_gap;      ///< previous inter-access gap in logical time, saturating
+  std::uint32_t last_gap;      ///< the latest inter-access gap in logical time (no_gap: none yet)
+  std::uint32_t prev_gap;      ///< the gap before that (no_gap: none)
   std::uint32_t write_index;   ///< batch position of the writer at last_write (repeat resolution)
-  std::uint32_t reserved;
+  float decayed_count;         ///< accesses with exponential decay, as of last_access (learned only)
+  std::uint32_t sketch_count;  ///< frequency-sketch estimate at the last access (learned only)
+  std::uint32_t flags;         ///< slot_flag bits
+  std::uint32_t pad;
 };
-static_assert(sizeof(slot_meta) == 40);
+static_assert(sizeof(slot_meta) == 56);
+
+inline constexpr std::uint32_t no_gap = 0xffffffffu;
+enum slot_flag : std::uint32_t {
+  ghost_on_insert = 1u << 0,  ///< the key had been evicted recently when it was inserted
+};
+
+/// Eviction candidates seen by the learned policy, for training: features, key, time. Written
+/// without blocking; entries that do not fit are counted in *dropped.
+template <class Key>
+struct candidate_log {
+  float* features = nullptr;               ///< capacity x feature_count
+  Key* keys = nullptr;
+  std::uint64_t* times = nullptr;
+  unsigned long long* cursor = nullptr;    ///< entries claimed so far
+  unsigned long long* dropped = nullptr;
+  std::uint64_t capacity = 0;
+};
 
 template <class Key>
 struct table_view {
@@ -35,6 +60,14 @@ struct table_view {
   std::uint32_t bucket_slots;
   std::size_t value_bytes;
   policy eviction;
+  // Learned policy only (null/zero otherwise): key history beside the table.
+  std::uint32_t* sketch;        ///< count-min sketch, sketch_rows rows of sketch_width counters
+  std::uint32_t* ghost;         ///< fingerprints of recently evicted keys, sketch_width entries
+  std::uint64_t sketch_width;   ///< power of two
+  float decay_half_life;        ///< of slot_meta::decayed_count, in logical ticks
+  std::uint32_t candidates;     ///< slots scored per eviction (strided sample of the bucket)
+  bool admission;               ///< refuse newcomers predicted to return later than every candidate
+  candidate_log<Key> log;       ///< optional (capacity 0: off)
 
   [[nodiscard]] BELADY_HD std::uint64_t num_slots() const { return num_buckets * bucket_slots; }
   [[nodiscard]] BELADY_HD std::byte* value_at(std::uint64_t slot) const {

@@ -1,0 +1,95 @@
+#pragma once
+/// @file
+/// The features the learned policy sees for one resident slot at eviction time. Host+device code:
+/// the kernels compute them inline for every candidate of a full bucket, and the trainers compute
+/// the same values from replayed metadata. Times are logical (one tick per batch call).
+///
+/// |  # | name              | meaning |
+/// |----|-------------------|---------|
+/// |  0 | log_delta         | log2(1 + Δ), Δ = now − last access (recency) |
+/// |  1 | log_gap1          | log2(1 + last inter-access gap) (0 if accessed once) |
+/// |  2 | log_gap2          | log2(1 + the gap before that) |
+/// |  3 | log_count         | log2(1 + accesses since insertion) |
+/// |  4 | log_age           | log2(1 + now − insert time) |
+/// |  5 | log_mean_gap      | log2(1 + G), G = age / accesses: the running mean gap |
+/// |  6 | phase_early       | log2(1 + max(G − Δ, 0)): next access expected soon |
+/// |  7 | phase_late        | log2(1 + max(Δ − G, 0)): overdue, likely gone cold |
+/// |  8 | gap_trend         | log_gap1 − log_gap2: gaps growing (>0) or shrinking |
+/// |  9 | delta_over_gap    | min(Δ / (1 + last gap), 64) |
+/// | 10 | once              | 1 if the key was accessed only once |
+/// | 11 | log_sketch        | log2(1 + frequency-sketch estimate at the last access): popularity, |
+/// |    |                   | including accesses from before the key's current stay in the cache |
+/// | 12 | ghost             | 1 if the key had been evicted recently when it was (re)inserted |
+/// | 13 | occupancy         | fraction of the bucket in use |
+/// | 14 | log_since_write   | log2(1 + now − last value write) |
+/// | 15 | decayed_count     | access count with exponential decay as of now (half-life configurable) |
+///
+/// Object size is not a feature: every value in a cache is `dim` wide.
+#include <cstdint>
+
+#include "belady/detail/macros.hpp"
+#include "belady/detail/table.hpp"
+
+#if !BELADY_DEVICE_COMPILE
+#include <cmath>
+#endif
+
+namespace belady::model {
+
+inline constexpr int feature_count = 16;
+
+BELADY_HD BELADY_INLINE float log2p1(float x) {
+#if BELADY_ON_DEVICE
+  return __log2f(1.0f + x);
+#else
+  return std::log2(1.0f + x);
+#endif
+}
+
+BELADY_HD BELADY_INLINE float exp2_neg(float x) {
+#if BELADY_ON_DEVICE
+  return exp2f(-x);
+#else
+  return std::exp2(-x);
+#endif
+}
+
+/// Context of one eviction decision.
+struct eviction_context {
+  std::uint64_t now;
+  float occupancy;        ///< fraction of the bucket in use
+  float decay_half_life;  ///< of the decayed counter, in ticks
+};
+
+/// The decayed access count as of `now`.
+BELADY_HD BELADY_INLINE float decayed_at(const detail::slot_meta& m, std::uint64_t now, float half_life) {
+  return m.decayed_count * exp2_neg(static_cast<float>(now - m.last_access) / half_life);
+}
+
+BELADY_HD BELADY_INLINE void slot_features(const detail::slot_meta& m, const eviction_context& ctx, float* f) {
+  const float delta = static_cast<float>(ctx.now - m.last_access);
+  const float age = static_cast<float>(ctx.now - m.insert_time);
+  const float count = static_cast<float>(m.access_count);
+  const float gap1 = m.last_gap == detail::no_gap ? 0.0f : static_cast<float>(m.last_gap);
+  const float gap2 = m.prev_gap == detail::no_gap ? 0.0f : static_cast<float>(m.prev_gap);
+  const float mean_gap = age / (count > 1.0f ? count : 1.0f);
+  f[0] = log2p1(delta);
+  f[1] = log2p1(gap1);
+  f[2] = log2p1(gap2);
+  f[3] = log2p1(count);
+  f[4] = log2p1(age);
+  f[5] = log2p1(mean_gap);
+  f[6] = log2p1(mean_gap > delta ? mean_gap - delta : 0.0f);
+  f[7] = log2p1(delta > mean_gap ? delta - mean_gap : 0.0f);
+  f[8] = f[1] - f[2];
+  const float ratio = delta / (1.0f + gap1);
+  f[9] = ratio < 64.0f ? ratio : 64.0f;
+  f[10] = m.access_count <= 1 ? 1.0f : 0.0f;
+  f[11] = log2p1(static_cast<float>(m.sketch_count));
+  f[12] = (m.flags & detail::ghost_on_insert) != 0 ? 1.0f : 0.0f;
+  f[13] = ctx.occupancy;
+  f[14] = log2p1(static_cast<float>(ctx.now - m.last_write));
+  f[15] = decayed_at(m, ctx.now, ctx.decay_half_life);
+}
+
+}  // namespace belady::model

@@ -1,0 +1,90 @@
+#pragma once
+/// @file
+/// The learned policy's model: an immutable, versioned, plain-data parameter block and the
+/// host+device predict() the kernels call inline. Four kinds: linear and a one-hidden-layer MLP
+/// (up to 32 ReLU units), each in fp32 or with int8-quantized weights.
+///
+/// The model predicts y = log2(1 + time to the key's next request), in logical ticks: the
+/// larger, the better a slot is to evict (Belady's rule).
+#include <cstdint>
+
+#include "belady/detail/macros.hpp"
+#include "belady/model/features.hpp"
+
+namespace belady::model {
+
+inline constexpr std::uint32_t format_magic = 0x4d444c42u;  // "BLDM" little-endian
+inline constexpr std::uint32_t format_version = 1;
+inline constexpr int max_hidden = 32;
+
+enum class model_kind : std::uint32_t {
+  linear = 1,      ///< y = w·x + b
+  mlp = 2,         ///< y = w2·relu(W1 x + b1) + b2
+  linear_int8 = 3, ///< linear, weights int8 with one scale
+  mlp_int8 = 4,    ///< mlp, W1 rows int8 with per-row scales, w2 int8 with one scale
+};
+
+/// Everything predict() reads. Trivially copyable: copied to device memory as is.
+struct model_params {
+  std::uint32_t magic = format_magic;
+  std::uint32_t version = format_version;
+  model_kind kind = model_kind::linear;
+  std::uint32_t features = feature_count;
+  std::uint32_t hidden = 0;  ///< mlp kinds: units in use (1..max_hidden)
+  std::uint32_t reserved = 0;
+  float mean[feature_count] = {};     ///< input normalisation: x' = (x - mean) * inv_std
+  float inv_std[feature_count] = {};
+  // fp32 weights (linear: w/bias; mlp: w1/b1/w2/b2)
+  float w[feature_count] = {};
+  float bias = 0;
+  float w1[max_hidden][feature_count] = {};
+  float b1[max_hidden] = {};
+  float w2[max_hidden] = {};
+  float b2 = 0;
+  // int8 weights: value = q * scale
+  std::int8_t qw[feature_count] = {};
+  std::int8_t qw1[max_hidden][feature_count] = {};
+  std::int8_t qw2[max_hidden] = {};
+  float qw_scale = 0;
+  float qw1_scale[max_hidden] = {};
+  float qw2_scale = 0;
+};
+
+BELADY_HD BELADY_INLINE float predict(const model_params& p, const float* x_raw) {
+  float x[feature_count];
+  for (int i = 0; i < feature_count; ++i) x[i] = (x_raw[i] - p.mean[i]) * p.inv_std[i];
+  switch (p.kind) {
+    case model_kind::linear: {
+      float y = p.bias;
+      for (int i = 0; i < feature_count; ++i) y += p.w[i] * x[i];
+      return y;
+    }
+    case model_kind::linear_int8: {
+      float acc = 0;
+      for (int i = 0; i < feature_count; ++i) acc += static_cast<float>(p.qw[i]) * x[i];
+      return p.bias + acc * p.qw_scale;
+    }
+    case model_kind::mlp: {
+      float y = p.b2;
+      for (std::uint32_t h = 0; h < p.hidden; ++h) {
+        float a = p.b1[h];
+        for (int i = 0; i < feature_count; ++i) a += p.w1[h][i] * x[i];
+        y += p.w2[h] * (a > 0.0f ? a : 0.0f);
+      }
+      return y;
+    }
+    case model_kind::mlp_int8: {
+      float y = 0;
+      for (std::uint32_t h = 0; h < p.hidden; ++h) {
+        float acc = 0;
+        for (int i = 0; i < feature_count; ++i) acc += static_cast<float>(p.qw1[h][i]) * x[i];
+        const float a = p.b1[h] + acc * p.qw1_scale[h];
+        y += static_cast<float>(p.qw2[h]) * (a > 0.0f ? a : 0.0f);
+      }
+      return p.b2 + y * p.qw2_scale;
+    }
+  }
+  return 0.0f;
+}
+
+}  // namespace belady::model
