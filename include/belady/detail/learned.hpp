@@ -131,8 +131,8 @@ BELADY_HD BELADY_INLINE void log_candidate(const table_view<Key>& tab, const key
     atomic_ref<unsigned long long>(*log.dropped).fetch_add(1, mo::memory_order_relaxed);
     return;
   }
-  model::slot_features(tab.meta[loc.base + s], {now, 1.0f, tab.decay_half_life},
-                       log.features + pos * model::feature_count);
+  const model::eviction_context ctx{now, 1.0f, tab.decay_half_life};
+  model::slot_features(tab.meta[loc.base + s], ctx, log.features + pos * model::feature_count);
   log.keys[pos] = tab.keys[loc.base + s];
   log.times[pos] = now;
 }
@@ -153,7 +153,8 @@ template <class Key>
 BELADY_HD BELADY_INLINE float predict_newcomer(const table_view<Key>& tab, const slot_meta& fresh,
                                                const model::model_params& params, std::uint64_t now) {
   float f[model::feature_count];
-  model::slot_features(fresh, {now, 1.0f, tab.decay_half_life}, f);
+  const model::eviction_context ctx{now, 1.0f, tab.decay_half_life};
+  model::slot_features(fresh, ctx, f);
   return model::predict(params, f);
 }
 
