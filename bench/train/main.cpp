@@ -87,11 +87,15 @@ int main(int argc, char** argv) {
       return 1;
     }
     model::model_params params = result.model;
-    if (int8) params = model::quantize_int8(params);
+    double int8_mse = 0, int8_pairwise = 0;
+    if (int8) {
+      params = model::quantize_int8(params);
+      train::evaluate(params, result.validation, int8_mse, int8_pairwise);
+    }
     model::model_info info;
     info.training_samples = result.report.train_samples;
-    info.validation_loss = result.report.validation_mse;
-    info.validation_accuracy = result.report.validation_pairwise_accuracy;
+    info.validation_loss = int8 ? int8_mse : result.report.validation_mse;
+    info.validation_accuracy = int8 ? int8_pairwise : result.report.validation_pairwise_accuracy;
     info.note = "belady-train " + spec.path + " part=" + part + " capacity=" + std::to_string(o.capacity);
     model::save(out, params, info);
     std::printf("{\"out\":\"%s\",\"kind\":\"%s\",\"int8\":%s,\"train_samples\":%zu,\"validation_samples\":%zu,"
@@ -101,7 +105,11 @@ int main(int argc, char** argv) {
                 result.report.validation_pairwise_accuracy, model::serialized_size(params));
     for (std::size_t r = 0; r < result.round_miss_ratios.size(); ++r)
       std::printf("%s%.5f", r ? "," : "", result.round_miss_ratios[r]);
-    std::printf("],\"dropped\":%llu}\n", (unsigned long long)result.dropped);
+    std::printf("],\"dropped\":%llu", (unsigned long long)result.dropped);
+    if (int8)
+      std::printf(",\"fp32_bytes\":%zu,\"int8_validation_mse\":%.5f,\"int8_validation_pairwise_accuracy\":%.5f",
+                  model::serialized_size(result.model), int8_mse, int8_pairwise);
+    std::printf("}\n");
   } catch (const std::exception& e) {
     std::fprintf(stderr, "belady-train: %s\n", e.what());
     return 1;

@@ -62,6 +62,7 @@ offline_result train_offline(const std::vector<belady::replay::request>& trace, 
     evaluate(result.model, validation, r.validation_mse, r.validation_pairwise_accuracy);
     r.train_samples = train.size();
     r.validation_samples = validation.size();
+    result.validation = std::move(validation);
     if (o.verbose)
       std::fprintf(stderr, "round %u: replay miss ratio %.4f, %zu samples, validation mse %.3f, pairwise %.3f\n",
                    round + 1, result.round_miss_ratios.back(), all.size(), r.validation_mse,

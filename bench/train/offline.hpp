@@ -33,6 +33,7 @@ struct offline_result {
   fit_report report;
   std::vector<double> round_miss_ratios;  ///< the replay's miss ratio in each round
   std::uint64_t dropped = 0;
+  dataset validation;  ///< the last round's held-out samples
 };
 
 /// Labels candidates from one replay: y = log2(1 + min(next request tick - decision tick, horizon)).
