@@ -50,15 +50,19 @@ std::string idx(int i) {
   return s;
 }
 
-void check_finite(float v, const std::string& name) {
-  if (std::isnan(v)) bad(name + " is NaN");
-  if (std::isinf(v)) bad(name + " is " + (v > 0 ? "+Inf" : "-Inf"));
+// The field's name is only built when the check fails: validation runs on every install.
+[[noreturn]] void not_finite(float v, const std::string& name) {
+  bad(name + (std::isnan(v) ? " is NaN" : v > 0 ? " is +Inf" : " is -Inf"));
+}
+void check_finite(float v, const char* name) {
+  if (!std::isfinite(v)) not_finite(v, name);
 }
 void check_finite(const float* v, int n, const char* name) {
-  for (int i = 0; i < n; ++i) check_finite(v[i], name + idx(i));
+  for (int i = 0; i < n; ++i)
+    if (!std::isfinite(v[i])) not_finite(v[i], name + idx(i));
 }
 void check_scale(float v, const std::string& name) {
-  check_finite(v, name);
+  if (!std::isfinite(v)) not_finite(v, name);
   if (!(v > 0.0f)) bad(name + " is " + std::to_string(v) + ": int8 scales must be > 0");
 }
 
@@ -248,9 +252,10 @@ std::string in_quotes(std::string_view s) {
                          "cannot load model " + in_quotes(source) + ": " + to_string(pr) + ": " + detail);
 }
 
-[[noreturn]] void io_fail(const std::filesystem::path& path, const std::string& op, int err) {
+[[noreturn]] void io_fail(const char* verb, const std::filesystem::path& path, const std::string& op, int err) {
   throw model_file_error(path, file_problem::io_error,
-                         "model file " + in_quotes(path.string()) + ": " + op + " failed: " + std::strerror(err));
+                         std::string("cannot ") + verb + " model " + in_quotes(path.string()) + ": " +
+                             to_string(file_problem::io_error) + ": " + op + " failed: " + std::strerror(err));
 }
 
 std::int8_t quantize(float w, float scale) {
@@ -295,13 +300,15 @@ void validate(const model_params& p) {
       break;
     case model_kind::mlp:
       for (int r = 0; r < h; ++r)
-        for (int i = 0; i < feature_count; ++i) check_finite(p.w1[r][i], "w1" + idx(r) + idx(i));
+        for (int i = 0; i < feature_count; ++i)
+          if (!std::isfinite(p.w1[r][i])) not_finite(p.w1[r][i], "w1" + idx(r) + idx(i));
       check_finite(p.b1, h, "b1");
       check_finite(p.w2, h, "w2");
       check_finite(p.b2, "b2");
       break;
     case model_kind::mlp_int8:
-      for (int r = 0; r < h; ++r) check_scale(p.qw1_scale[r], "qw1_scale" + idx(r));
+      for (int r = 0; r < h; ++r)
+        if (!(std::isfinite(p.qw1_scale[r]) && p.qw1_scale[r] > 0.0f)) check_scale(p.qw1_scale[r], "qw1_scale" + idx(r));
       check_finite(p.b1, h, "b1");
       check_scale(p.qw2_scale, "qw2_scale");
       check_finite(p.b2, "b2");
@@ -438,12 +445,15 @@ void save(const std::filesystem::path& path, const model_params& p, const model_
   tmp += ".tmp-" + std::to_string(::getpid()) + "-" + std::to_string(counter.fetch_add(1));
 
   const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
-  if (fd < 0) io_fail(path, "creating temporary " + in_quotes(tmp.string()), errno);
-  const auto fail = [&](const std::string& op) {
+  if (fd < 0) {
+    const int err = errno;  // before building the message: allocation may change errno
+    io_fail("save", path, "creating temporary " + in_quotes(tmp.string()), err);
+  }
+  const auto fail = [&](const char* op) {
     const int err = errno;
     ::close(fd);
     ::unlink(tmp.c_str());
-    io_fail(path, op, err);
+    io_fail("save", path, std::string(op) + " temporary " + in_quotes(tmp.string()), err);
   };
   const auto* data = reinterpret_cast<const char*>(image.data());
   std::size_t left = image.size();
@@ -451,21 +461,21 @@ void save(const std::filesystem::path& path, const model_params& p, const model_
     const ssize_t w = ::write(fd, data, left);
     if (w < 0) {
       if (errno == EINTR) continue;
-      fail("write to temporary " + in_quotes(tmp.string()));
+      fail("write to");
     }
     data += w;
     left -= static_cast<std::size_t>(w);
   }
-  if (::fsync(fd) != 0) fail("fsync of temporary " + in_quotes(tmp.string()));
+  if (::fsync(fd) != 0) fail("fsync of");
   if (::close(fd) != 0) {
     const int err = errno;
     ::unlink(tmp.c_str());
-    io_fail(path, "close of temporary " + in_quotes(tmp.string()), err);
+    io_fail("save", path, "close of temporary " + in_quotes(tmp.string()), err);
   }
   if (::rename(tmp.c_str(), path.c_str()) != 0) {
     const int err = errno;
     ::unlink(tmp.c_str());
-    io_fail(path, "rename from " + in_quotes(tmp.string()), err);
+    io_fail("save", path, "rename from " + in_quotes(tmp.string()), err);
   }
   // Make the rename itself durable; failing to sync the folder is not worth failing the save.
   const std::filesystem::path dir = path.has_parent_path() ? path.parent_path() : std::filesystem::path(".");
@@ -480,16 +490,19 @@ loaded_model load(const std::filesystem::path& path) {
   constexpr std::size_t max_file =
       file_header_bytes + 2 * F * 4 + max_hidden * F * 4 + 3 * max_hidden * 4 + 8 + max_note_bytes;
   const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) io_fail(path, "open for reading", errno);
+  if (fd < 0) {
+    const int err = errno;
+    io_fail("load", path, "open for reading", err);
+  }
   struct stat st {};
   if (::fstat(fd, &st) != 0) {
     const int err = errno;
     ::close(fd);
-    io_fail(path, "stat", err);
+    io_fail("load", path, "stat", err);
   }
   if (!S_ISREG(st.st_mode)) {
     ::close(fd);
-    io_fail(path, "open for reading (not a regular file)", EINVAL);
+    io_fail("load", path, "open for reading (not a regular file)", EINVAL);
   }
   const auto size = static_cast<std::size_t>(st.st_size);
   std::vector<std::byte> image(size > max_file ? file_header_bytes : size);
@@ -500,7 +513,7 @@ loaded_model load(const std::filesystem::path& path) {
     if (r < 0) {
       const int err = errno;
       ::close(fd);
-      io_fail(path, "read", err);
+      io_fail("load", path, "read", err);
     }
     if (r == 0) break;  // shrank while we read: the size checks below report it
     got += static_cast<std::size_t>(r);

@@ -34,8 +34,9 @@ enum class model_state : std::uint8_t {
 
 /// Makes the backend's copy of a model at install time: the host backend may return a host
 /// copy (or nothing), the cuda backend a device allocation holding the model_params, whose
-/// deleter frees it. Called outside the registry's lock; may throw, and then the install fails
-/// and nothing changes.
+/// deleter frees it. install() calls it outside the registry's lock, set_uploader() under it, so
+/// it must not call back into the registry. It may throw: the install then fails and nothing
+/// changes.
 using model_uploader = std::function<std::shared_ptr<const void>(const model_params&)>;
 
 /**
