@@ -1,10 +1,13 @@
 // belady-swap-bench: how long a model swap (install + activate) takes while reader threads keep
 // predicting, and how much the swaps slow the readers down.
 //
-// Readers stand in for batched cache calls: each "batch" is one registry.active() load followed
-// by predict() over `batch` feature vectors with that model (what an eviction-heavy batch does
-// per key); each reader also checks that the model it loaded is complete (its backend copy equals
-// the parameters installed under that version). The writer installs `swaps` pre-built models, one
+// --engine cache (default): the readers are real batched calls on a belady::cache with
+// policy::learned (host backend): each batch is an insert_or_assign or a find of `batch` keys drawn
+// from four times the capacity, so most inserts evict and run the model; the swaps go through the
+// cache's own registry. A failed operation is a thrown call or a value that does not belong to its
+// key. --engine predict: readers stand in for batched cache calls with one registry.active() load
+// followed by predict() over `batch` feature vectors; each reader also checks that the model it
+// loaded is complete (its backend copy equals the parameters installed under that version). The writer installs `swaps` pre-built models, one
 // every `interval` microseconds, and times each install(params, info, activate=true) call:
 // validation, the uploader's copy, the bookkeeping and the atomic store.
 //
@@ -29,6 +32,7 @@
 #include <thread>
 #include <vector>
 
+#include "belady/cache.hpp"
 #include "belady/model/model_io.hpp"
 #include "belady/model/registry.hpp"
 
@@ -48,13 +52,16 @@ struct options {
   int rounds = 10;
   int interval_us = 1000;
   std::size_t history = 16;
+  bool cache_engine = true;
+  std::size_t capacity = 1 << 18;
 };
 
 [[noreturn]] void usage(const char* msg) {
   std::fprintf(stderr,
                "%s\nusage: belady-swap-bench [--readers N=2] [--swaps N=1000] [--batch N=4096]\n"
                "         [--kind linear|mlp|linear_int8|mlp_int8] [--hidden H=16] [--rounds N=10]\n"
-               "         [--interval-us US=1000] [--history N=16]\n",
+               "         [--interval-us US=1000] [--history N=16] [--engine cache|predict]\n"
+               "         [--capacity N=262144]\n",
                msg);
   std::exit(2);
 }
@@ -74,6 +81,12 @@ options parse(int argc, char** argv) {
       else if (a == "--rounds") o.rounds = std::stoi(v);
       else if (a == "--interval-us") o.interval_us = std::stoi(v);
       else if (a == "--history") o.history = std::stoul(v);
+      else if (a == "--capacity") o.capacity = std::stoul(v);
+      else if (a == "--engine") {
+        if (v == "cache") o.cache_engine = true;
+        else if (v == "predict") o.cache_engine = false;
+        else usage(("unknown --engine " + v).c_str());
+      }
       else if (a == "--kind") {
         if (v == "linear") o.kind = bm::model_kind::linear;
         else if (v == "mlp") o.kind = bm::model_kind::mlp;
@@ -171,10 +184,29 @@ int main(int argc, char** argv) {
   for (int i = 0; i <= o.swaps; ++i) models.push_back(make_model(o, static_cast<std::uint32_t>(i + 1)));
 
   // The uploader the host backend would use: a private copy of the parameters.
-  bm::model_registry registry({.history_limit = o.history, .uploader = [](const bm::model_params& p) {
-                                 return std::shared_ptr<const void>(std::make_shared<const bm::model_params>(p));
-                               }});
+  bm::model_registry own_registry({.history_limit = o.history, .uploader = [](const bm::model_params& p) {
+                                     return std::shared_ptr<const void>(std::make_shared<const bm::model_params>(p));
+                                   }});
+  constexpr std::size_t dim = 8;
+  std::unique_ptr<belady::cache<std::uint64_t, float>> cache;
+  if (o.cache_engine)
+    cache = std::make_unique<belady::cache<std::uint64_t, float>>(belady::cache_config{
+        .capacity = o.capacity,
+        .dim = dim,
+        .eviction = belady::policy::learned,
+        .executor = belady::backend::host,
+        .host_threads = 1});  // each reader thread is one executor: no pool contention in the figures
+  bm::model_registry& registry = o.cache_engine ? cache->models() : own_registry;
   registry.install(models[0], {.note = "initial"});
+  if (o.cache_engine) {  // fill the cache so that inserts evict from the start
+    std::vector<std::uint64_t> keys(o.capacity);
+    std::vector<float> values(o.capacity * dim);
+    for (std::size_t i = 0; i < o.capacity; ++i) {
+      keys[i] = i;
+      for (std::size_t d = 0; d < dim; ++d) values[i * dim + d] = float(i);
+    }
+    cache->insert_or_assign(keys, values);
+  }
 
   std::vector<float> features(o.batch * bm::feature_count);
   {
@@ -188,7 +220,32 @@ int main(int argc, char** argv) {
   std::vector<std::thread> readers;
   for (int t = 0; t < o.readers; ++t) {
     slots.push_back(std::make_unique<reader_slot>());
-    readers.emplace_back([&, slot = slots.back().get()] {
+    readers.emplace_back([&, slot = slots.back().get(), seed = t + 1] {
+      if (o.cache_engine) {
+        std::mt19937_64 rng(static_cast<std::uint64_t>(seed));
+        std::vector<std::uint64_t> keys(o.batch);
+        std::vector<float> values(o.batch * dim), out(o.batch * dim);
+        std::unique_ptr<bool[]> found(new bool[o.batch]);
+        while (!stop.load(std::memory_order_relaxed)) {
+          for (std::size_t k = 0; k < o.batch; ++k) {
+            keys[k] = rng() % (4 * o.capacity);
+            for (std::size_t d = 0; d < dim; ++d) values[k * dim + d] = float(keys[k]);
+          }
+          try {
+            if (rng() % 2) {
+              cache->insert_or_assign(keys, values);
+            } else {
+              cache->find(keys, out, std::span<bool>(found.get(), o.batch));
+              for (std::size_t k = 0; k < o.batch; ++k)
+                if (found[k] && out[k * dim] != float(keys[k])) slot->failures.fetch_add(1, std::memory_order_relaxed);
+            }
+          } catch (const std::exception&) {
+            slot->failures.fetch_add(1, std::memory_order_relaxed);
+          }
+          slot->batches.fetch_add(1, std::memory_order_relaxed);
+        }
+        return;
+      }
       while (!stop.load(std::memory_order_relaxed)) {
         const auto m = registry.active();  // one load per batch, held for the whole batch
         if (!m || m->version == 0 || m->version > models.size() ||
@@ -271,6 +328,8 @@ int main(int argc, char** argv) {
   mean /= double(lat_us.size());
   const double keys = double(o.batch);
 
+  std::printf("engine: %s\n", o.cache_engine ? "cache (learned policy, host backend, insert_or_assign/find)"
+                                              : "predict (registry load + predict over the batch)");
   std::printf("belady-swap-bench: %d reader thread(s), batch %zu, model %s (hidden %u, %zu bytes on file), "
               "%d swaps every %d us in %d rounds, history %zu, %u hardware threads\n",
               o.readers, o.batch, kind_str(models[0].kind), models[0].hidden, bm::serialized_size(models[0]),
@@ -283,11 +342,11 @@ int main(int argc, char** argv) {
   std::printf("failed operations: %llu (writer %llu, reader %llu)\n", static_cast<unsigned long long>(failed),
               static_cast<unsigned long long>(writer_failures), static_cast<unsigned long long>(reader_failures));
   std::printf(
-      "{\"bench\":\"swap\",\"readers\":%d,\"batch\":%zu,\"kind\":\"%s\",\"hidden\":%u,\"swaps\":%d,"
+      "{\"bench\":\"swap\",\"engine\":\"%s\",\"readers\":%d,\"batch\":%zu,\"kind\":\"%s\",\"hidden\":%u,\"swaps\":%d,"
       "\"interval_us\":%d,\"rounds\":%d,\"swap_us\":{\"p50\":%.3f,\"p99\":%.3f,\"max\":%.3f,\"mean\":%.3f},"
       "\"reader_batches_per_s\":{\"steady\":%.1f,\"during_swaps\":%.1f},"
       "\"throughput_ratio\":%.4f,\"throughput_ratio_worst_round\":%.4f,\"failed_ops\":%llu}\n",
-      o.readers, o.batch, kind_str(models[0].kind), models[0].hidden, o.swaps, o.interval_us, o.rounds, p50, p99, mx,
-      mean, steady, during, ratio, ratio_min, static_cast<unsigned long long>(failed));
+      o.cache_engine ? "cache" : "predict", o.readers, o.batch, kind_str(models[0].kind), models[0].hidden, o.swaps,
+      o.interval_us, o.rounds, p50, p99, mx, mean, steady, during, ratio, ratio_min, static_cast<unsigned long long>(failed));
   return failed == 0 ? 0 : 1;
 }
