@@ -214,7 +214,9 @@ struct write_op {
 
 /// Second pass of find_or_insert for the keys the first pass did not settle (inserted in this
 /// batch, or refused): read back the stored value so every occurrence of a repeated key returns
-/// the same value, and report found only for occurrences after the inserting one.
+/// the same value, and report found only for occurrences after the inserting one. An occurrence
+/// before the inserting one (refused, or whose own copy was evicted before a later occurrence
+/// inserted the key again) did not find the key in loop order: it keeps its input, not found.
 template <class Key>
 struct read_back_op {
   table_view<Key> tab;
@@ -230,11 +232,13 @@ struct read_back_op {
     lock_bucket(t, tab.locks[loc.bucket]);
     const std::uint32_t s = find_in_bucket(t, tab, loc, key);
     const std::byte* src = b.in_values + i * tab.value_bytes;
-    if (s != no_slot) {
+    const slot_meta* m = s != no_slot ? &tab.meta[loc.base + s] : nullptr;
+    const bool inserted_this_batch = m != nullptr && m->insert_time == b.now;
+    const std::uint32_t index = static_cast<std::uint32_t>(i);
+    if (m != nullptr && !(inserted_this_batch && m->write_index > index)) {
       const std::uint64_t slot = loc.base + s;
       src = tab.value_at(slot);
-      const slot_meta& m = tab.meta[slot];
-      const bool mine = m.insert_time == b.now && m.write_index == static_cast<std::uint32_t>(i);
+      const bool mine = inserted_this_batch && m->write_index == index;
       if (!mine) flags = outcome::found;
       if (t.rank() == 0 && b.out_scores != nullptr) b.out_scores[i] = tab.scores[slot];
     }
