@@ -68,7 +68,9 @@ struct eviction_candidates {
  * batch would: for insert_or_assign, insert_and_evict and assign the last occurrence's value is
  * stored; for find_or_insert the first occurrence's value is inserted (if the key was absent),
  * every occurrence returns the stored value, and only the first reports found = false. This
- * holds unless the batch itself evicts the key between two of its occurrences.
+ * holds unless the same batch also evicts the key (possible only when one batch brings more new
+ * keys to a bucket than it has slots): then a find_or_insert occurrence may return its own input
+ * with found = false.
  *
  * Validation: arguments are checked before anything runs; a bad argument throws
  * belady::invalid_argument naming it, and nothing stored changes. Reserved keys (empty_key,
