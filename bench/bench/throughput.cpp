@@ -16,6 +16,8 @@
 //   BELADY_BENCH_VERBOSE     1: print the untimed set-up and restore costs to stderr
 #include <benchmark/benchmark.h>
 
+#include "belady/model/registry.hpp"
+
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -155,6 +157,20 @@ struct outcome {
   }
 };
 
+/// The learned policy's model for the cost measurement: every weight non-zero so that nothing
+/// is skipped; its quality does not matter here.
+belady::model::model_params bench_model() {
+  belady::model::model_params p;
+  p.kind = belady::model::model_kind::linear;
+  for (int i = 0; i < belady::model::feature_count; ++i) {
+    p.mean[i] = 1.0f;
+    p.inv_std[i] = 0.5f;
+    p.w[i] = (i % 2 ? -0.1f : 0.1f) * float(i + 1);
+  }
+  p.w[0] = 1.0f;  // mostly recency
+  return p;
+}
+
 struct shape {
   std::size_t dim;
   double load_factor;
@@ -176,6 +192,7 @@ class fixture {
     c.executor = o.executor;
     c.host_threads = o.host_threads;
     cache_ = std::make_unique<cache_t>(c);
+    if (s.eviction == belady::policy::learned) cache_->models().install(bench_model());
     keys_ = buffer<key_t>(where_, kBatch);
     scratch_ = buffer<key_t>(where_, kBatch);
     values_ = buffer<value_t>(where_, kBatch * s.dim);
@@ -532,8 +549,9 @@ void register_all() {
         add(std::string(name_of(o)) + "/lf:" + lf_name(lf) + "/dim:" + std::to_string(dim), o,
             {dim, lf, belady::policy::lru});
   // Per-policy cost at dim 32, LF 1.0 (find: score update on a hit; insert_or_assign: victim
-  // choice on every eviction). Compare as ratios to the lru line of the same run.
-  for (belady::policy p : {belady::policy::lru, belady::policy::lfu, belady::policy::fifo})
+  // choice on every eviction; learned: the model scores 16 candidates per eviction and keeps
+  // its key history). Compare as ratios to the lru line of the same run.
+  for (belady::policy p : {belady::policy::lru, belady::policy::lfu, belady::policy::fifo, belady::policy::learned})
     for (op o : {op::find, op::insert_or_assign})
       add("policy/" + std::string(name_of(o)) + "/" + std::string(belady::to_string(p)) + "/lf:1.00/dim:32",
           o, {32, 1.0, p});

@@ -82,22 +82,22 @@ TEST(LearnedFeatures, MatchTheirDefinitions) {
   float f[feature_count];
   belady::model::slot_features(m, {100, 0.5f, 10.0f}, f);
   const float delta = 10, age = 90, mean_gap = age / 4;
-  EXPECT_FLOAT_EQ(f[0], std::log2(1 + delta));
-  EXPECT_FLOAT_EQ(f[1], std::log2(16.0f));
-  EXPECT_FLOAT_EQ(f[2], std::log2(4.0f));
-  EXPECT_FLOAT_EQ(f[3], std::log2(5.0f));
-  EXPECT_FLOAT_EQ(f[4], std::log2(1 + age));
-  EXPECT_FLOAT_EQ(f[5], std::log2(1 + mean_gap));
-  EXPECT_FLOAT_EQ(f[6], std::log2(1 + (mean_gap - delta)));
-  EXPECT_FLOAT_EQ(f[7], 0.0f);
-  EXPECT_FLOAT_EQ(f[8], f[1] - f[2]);
-  EXPECT_FLOAT_EQ(f[9], delta / 16.0f);
-  EXPECT_FLOAT_EQ(f[10], 0.0f);
-  EXPECT_FLOAT_EQ(f[11], 3.0f);
-  EXPECT_FLOAT_EQ(f[12], 1.0f);
-  EXPECT_FLOAT_EQ(f[13], 0.5f);
-  EXPECT_FLOAT_EQ(f[14], std::log2(51.0f));
-  EXPECT_FLOAT_EQ(f[15], 1.0f);  // 2 halved once over 10 ticks of half-life
+  EXPECT_NEAR(f[0], std::log2(1 + delta), 1e-4);
+  EXPECT_NEAR(f[1], std::log2(16.0f), 1e-4);
+  EXPECT_NEAR(f[2], std::log2(4.0f), 1e-4);
+  EXPECT_NEAR(f[3], std::log2(5.0f), 1e-4);
+  EXPECT_NEAR(f[4], std::log2(1 + age), 1e-4);
+  EXPECT_NEAR(f[5], std::log2(1 + mean_gap), 1e-4);
+  EXPECT_NEAR(f[6], std::log2(1 + (mean_gap - delta)), 1e-4);
+  EXPECT_NEAR(f[7], 0.0f, 1e-4);
+  EXPECT_NEAR(f[8], f[1] - f[2], 1e-4);
+  EXPECT_NEAR(f[9], delta / 16.0f, 1e-4);
+  EXPECT_NEAR(f[10], 0.0f, 1e-4);
+  EXPECT_NEAR(f[11], 3.0f, 1e-4);
+  EXPECT_NEAR(f[12], 1.0f, 1e-4);
+  EXPECT_NEAR(f[13], 0.5f, 1e-4);
+  EXPECT_NEAR(f[14], std::log2(51.0f), 1e-4);
+  EXPECT_NEAR(f[15], 1.0f, 1e-4);  // 2 halved once over 10 ticks of half-life
 }
 
 TEST(LearnedPolicy, WithoutAModelEvictsInLruOrder) {
