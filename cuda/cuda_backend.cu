@@ -60,14 +60,24 @@ class device_scope {
 /// A few device words for one call (counters), stream-ordered.
 class device_words {
  public:
-  device_words(std::size_t words, cudaStream_t s) : stream_(s), words_(words) {
+  device_words(std::size_t words, cudaStream_t s, int device) : stream_(s), words_(words), device_(device) {
+    device_scope scope(device_);
     BELADY_CUDA_TRY(cudaMallocAsync(reinterpret_cast<void**>(&ptr_), words * sizeof(unsigned long long), s));
     BELADY_CUDA_TRY(cudaMemsetAsync(ptr_, 0, words * sizeof(unsigned long long), s));
   }
   ~device_words() {
-    if (ptr_ != nullptr) (void)cudaFreeAsync(ptr_, stream_);
+    if (ptr_ == nullptr) return;
+    // The cache's device, not the caller's: the null stream means the current device's stream.
+    int previous = -1;
+    (void)cudaGetDevice(&previous);
+    if (previous != device_) (void)cudaSetDevice(device_);
+    (void)cudaFreeAsync(ptr_, stream_);
+    if (previous >= 0 && previous != device_) (void)cudaSetDevice(previous);
+    (void)cudaGetLastError();
   }
-  device_words(device_words&& o) noexcept : stream_(o.stream_), words_(o.words_), ptr_(o.ptr_) { o.ptr_ = nullptr; }
+  device_words(device_words&& o) noexcept : stream_(o.stream_), words_(o.words_), device_(o.device_), ptr_(o.ptr_) {
+    o.ptr_ = nullptr;
+  }
   device_words(const device_words&) = delete;
   device_words& operator=(const device_words&) = delete;
   device_words& operator=(device_words&&) = delete;
@@ -75,10 +85,12 @@ class device_words {
   unsigned long long* ptr() { return ptr_; }
   /// Copies the words to the host; synchronizes the stream.
   void read(unsigned long long* out) const {
+    device_scope scope(device_);
     BELADY_CUDA_TRY(cudaMemcpyAsync(out, ptr_, words_ * sizeof(unsigned long long), cudaMemcpyDeviceToHost, stream_));
     BELADY_CUDA_TRY(cudaStreamSynchronize(stream_));
   }
   [[nodiscard]] std::uint64_t read() const {
+    device_scope scope(device_);
     unsigned long long v = 0;
     BELADY_CUDA_TRY(cudaMemcpyAsync(&v, ptr_, sizeof v, cudaMemcpyDeviceToHost, stream_));
     BELADY_CUDA_TRY(cudaStreamSynchronize(stream_));
@@ -88,6 +100,7 @@ class device_words {
  private:
   cudaStream_t stream_;
   std::size_t words_;
+  int device_;
   unsigned long long* ptr_ = nullptr;
 };
 
@@ -124,8 +137,18 @@ class cuda_executor {
   }
   void deallocate(void* p) noexcept {
     if (p == nullptr) return;
-    // At process exit the runtime may already be unloading (cudaErrorCudartUnloading): ignore.
+    free_on(device_, p);
+  }
+
+  /// cudaFree on `device`; at process exit the runtime may already be unloading
+  /// (cudaErrorCudartUnloading): ignored.
+  static void free_on(int device, void* p) noexcept {
+    int previous = -1;
+    (void)cudaGetDevice(&previous);
+    if (previous != device) (void)cudaSetDevice(device);
     (void)cudaFree(p);
+    if (previous >= 0 && previous != device) (void)cudaSetDevice(previous);
+    (void)cudaGetLastError();
   }
   void fill(void* p, int byte, std::size_t bytes) {
     if (p == nullptr) return;
@@ -143,12 +166,13 @@ class cuda_executor {
     const std::size_t tiles_per_block = block_threads / tile_threads;
     const std::size_t wanted = (n + tiles_per_block - 1) / tiles_per_block;
     const unsigned blocks = static_cast<unsigned>(std::min<std::size_t>(wanted, std::size_t(sm_count_) * 16));
+    (void)cudaGetLastError();  // a stale error from an ignored call must not be blamed on this launch
     if (!count) {
       for_each_kernel<<<blocks, block_threads, 0, stream>>>(op, n, nullptr);
       BELADY_CUDA_TRY(cudaGetLastError());
       return result;
     }
-    device_words counts(outcome_kinds, stream);
+    device_words counts(outcome_kinds, stream, device_);
     for_each_kernel<<<blocks, block_threads, 0, stream>>>(op, n, counts.ptr());
     BELADY_CUDA_TRY(cudaGetLastError());
     unsigned long long host_counts[outcome_kinds] = {};
@@ -159,7 +183,7 @@ class cuda_executor {
 
   device_words make_counter(stream_view s) {
     device_scope scope(device_);
-    return device_words(1, native(s));
+    return device_words(1, native(s), device_);
   }
 
   void copy_to_host(void* dst, const void* src, std::size_t bytes) {
@@ -176,7 +200,8 @@ class cuda_executor {
       BELADY_CUDA_TRY(e);
     }
     // Self-contained deleter: a model may outlive the cache that uploaded it.
-    return std::shared_ptr<const void>(p, [](const void* q) { (void)cudaFree(const_cast<void*>(q)); });
+    const int device = device_;
+    return std::shared_ptr<const void>(p, [device](const void* q) { free_on(device, const_cast<void*>(q)); });
   }
 
   /// Keeps `pinned` until an event recorded now on `s` has completed, so a swapped-out model's
@@ -215,6 +240,13 @@ class cuda_executor {
     release_completed();
   }
 
+  /// Waits for every stream of the cache's device (work on non-blocking streams included).
+  void synchronize_all() {
+    device_scope scope(device_);
+    BELADY_CUDA_TRY(cudaDeviceSynchronize());
+    release_completed();
+  }
+
   void check_accessible(const void* p, const char* name) const {
     cudaPointerAttributes attr{};
     const cudaError_t e = cudaPointerGetAttributes(&attr, p);
@@ -223,6 +255,9 @@ class cuda_executor {
       throw invalid_argument(std::string("belady: ") + name + ": pointer not usable by the cuda backend (" +
                              cudaGetErrorString(e) + ")");
     }
+    if (attr.type == cudaMemoryTypeDevice && attr.device != device_)
+      throw invalid_argument(std::string("belady: ") + name + ": memory of device " + std::to_string(attr.device) +
+                             " passed to a cache on device " + std::to_string(device_));
     if (attr.type == cudaMemoryTypeUnregistered)
       throw invalid_argument(std::string("belady: ") + name +
                              ": pageable host memory passed to the cuda backend; pass device, managed or "

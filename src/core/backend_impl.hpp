@@ -6,6 +6,7 @@
 //   template <class Op> outcome_counts run(std::size_t n, const Op&, stream_view, bool count);
 //   counter_type make_counter(stream_view);                 // RAII: ptr(), read()
 //   void synchronize(stream_view); void check_accessible(const void*, const char*) const;
+//   void synchronize_all();                                               // every stream
 //   void copy_to_host(void* dst, const void* src, std::size_t bytes);   // synchronous
 //   std::shared_ptr<const void> upload(const void* src, std::size_t bytes); // self-contained deleter
 //   void retain_until_complete(std::shared_ptr<const void>, stream_view);
@@ -136,7 +137,7 @@ class backend_impl final : public backend<Key> {
     candidate_batch<Key> out;
     candidate_log<Key>& log = tab_.log;
     if (log.capacity == 0) return out;
-    exec_.synchronize(stream_view{});
+    exec_.synchronize_all();
     unsigned long long counters[2] = {};
     exec_.copy_to_host(counters, log.cursor, sizeof counters);
     const std::uint64_t n = counters[0] < log.capacity ? counters[0] : log.capacity;

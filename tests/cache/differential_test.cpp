@@ -128,8 +128,9 @@ TEST_P(DifferentialParallel, LargeDistinctBucketBatchesMatchModel) {
     o.seed = 77 + static_cast<std::uint64_t>(p);
     const auto r = run_differential<std::uint64_t, float>(o);
     ASSERT_FALSE(r.mismatch.has_value()) << *r.mismatch;
-    EXPECT_GT(r.stats.evicted, 1000u);
-    EXPECT_GT(r.stats.hits, 1000u);
+    // ~19 evictions and hits per batch at this shape; the sanitizer presets scale batches down.
+    EXPECT_GT(r.stats.evicted, 5u * o.batches);
+    EXPECT_GT(r.stats.hits, 5u * o.batches);
   }
 }
 

@@ -59,6 +59,7 @@ BELADY_HD BELADY_INLINE void emit_evicted(const Tile& t, const table_view<Key>& 
     if (b.evicted_scores != nullptr) b.evicted_scores[pos] = score;
   }
   if (b.evicted_values != nullptr) t.copy(b.evicted_values + pos * tab.value_bytes, value, tab.value_bytes);
+  t.sync();  // callers overwrite `value` next, possibly split differently across lanes
 }
 
 template <class Key>
@@ -109,7 +110,10 @@ struct write_op {
   template <class Tile>
   BELADY_HD std::uint32_t operator()(const Tile& t, std::size_t i) const {
     const Key key = b.keys[i];
-    if (is_reserved(key)) return 0;
+    if (is_reserved(key)) {
+      if (t.rank() == 0 && b.found != nullptr) b.found[i] = false;
+      return 0;
+    }
     const key_location loc = locate(tab, key);
     const std::uint32_t index = static_cast<std::uint32_t>(i);
     const std::byte* in = b.in_values + i * tab.value_bytes;
