@@ -1,6 +1,7 @@
 #pragma once
 // Seeded synthetic workloads shared by the demo, tests and benchmarks: uniform, zipf(alpha),
-// sequential scan, loop, and phase sequences of them. Header-only; not part of the library.
+// sequential scan, loop, temporal bursts, and phase sequences of them. Header-only; not part of
+// the library. The same seed always gives the same sequence.
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
@@ -10,7 +11,11 @@
 
 namespace belady::workload {
 
-enum class pattern { uniform, zipf, scan, loop };
+/// uniform: every key of the phase equally likely. zipf: rank r with probability ~ 1/r^alpha.
+/// scan: one pass over the keys in order (wraps if requests > keys). loop: cyclic passes.
+/// burst: temporal bursts: `burst_width` keys are active at a time, each requested a geometric
+/// number of times (mean `burst_length`) and then replaced by a key never seen before.
+enum class pattern { uniform, zipf, scan, loop, burst };
 
 inline std::string to_string(pattern p) {
   switch (p) {
@@ -18,6 +23,7 @@ inline std::string to_string(pattern p) {
     case pattern::zipf: return "zipf";
     case pattern::scan: return "scan";
     case pattern::loop: return "loop";
+    case pattern::burst: return "burst";
   }
   return "unknown";
 }
@@ -30,6 +36,8 @@ struct phase {
   std::uint64_t keys = 1;
   std::uint64_t first_key = 0;
   double alpha = 0.9;  ///< zipf exponent
+  std::uint64_t burst_width = 16;  ///< burst: keys active at once
+  double burst_length = 8.0;       ///< burst: mean requests per key
 };
 
 /// Zipf sampler over ranks [0, n) by inverse CDF (exact; O(n) memory, O(log n) per draw).
@@ -81,6 +89,25 @@ inline std::vector<std::uint64_t> generate(const std::vector<phase>& phases, std
       case pattern::loop:
         for (std::uint64_t i = 0; i < p.requests; ++i) out.push_back(key_of(p.first_key + i % p.keys));
         break;
+      case pattern::burst: {
+        std::geometric_distribution<std::uint64_t> length(1.0 / std::max(1.0, p.burst_length));
+        std::uniform_int_distribution<std::uint64_t> pick(0, std::max<std::uint64_t>(p.burst_width, 1) - 1);
+        std::vector<std::uint64_t> active(std::max<std::uint64_t>(p.burst_width, 1)), left(active.size());
+        std::uint64_t next = 0;
+        for (std::size_t a = 0; a < active.size(); ++a) {
+          active[a] = next++;
+          left[a] = 1 + length(rng);
+        }
+        for (std::uint64_t i = 0; i < p.requests; ++i) {
+          const std::size_t a = pick(rng);
+          out.push_back(key_of(p.first_key + active[a]));
+          if (--left[a] == 0) {
+            active[a] = next++;
+            left[a] = 1 + length(rng);
+          }
+        }
+        break;
+      }
     }
   }
   return out;

@@ -1,6 +1,10 @@
 #include <gtest/gtest.h>
 
+#include <filesystem>
+#include <string>
+
 #include "exact_policy.hpp"
+#include "trace.hpp"
 
 using namespace belady::replay;
 
@@ -29,4 +33,19 @@ TEST(ExactOpt, EvictsFurthestNextUse) {
   std::vector<bool> hits;
   for (auto& r : t) hits.push_back(p->access(r));
   EXPECT_EQ(hits, (std::vector<bool>{false, false, false, true, false, true}));
+}
+
+// The ARC paper (Megiddo & Modha, FAST '03), Table IV, OLTP row, LRU column: hit ratios in %.
+TEST(ExactLru, ReproducesTheArcPaperOnOltp) {
+  const std::string path = std::string(BELADY_TRACES_DIR) + "/OLTP.lis";
+  if (!std::filesystem::exists(path)) GTEST_SKIP() << "trace " << path << " not found (BELADY_TRACES_DIR)";
+  auto trace = load_trace({.path = path, .format = trace_format::arc});
+  ASSERT_EQ(trace.size(), 914145u);
+  const std::pair<std::uint64_t, double> published[] = {
+      {1000, 32.83}, {2000, 42.47}, {5000, 53.65}, {10000, 60.70}, {15000, 64.63}};
+  for (const auto& [capacity, hit_percent] : published) {
+    auto lru = make_lru(capacity);
+    const double hits = double(trace.size() - count_misses(*lru, trace));
+    EXPECT_NEAR(100.0 * hits / double(trace.size()), hit_percent, 0.005) << "capacity " << capacity;
+  }
 }
