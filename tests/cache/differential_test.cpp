@@ -122,15 +122,18 @@ TEST_P(DifferentialParallel, LargeDistinctBucketBatchesMatchModel) {
     o.bucket_size = 4;  // 1024 buckets: batches of up to 1000 keys in distinct buckets
     o.key_range = 12000;
     o.max_batch = 1000;
-    o.batches = scaled(150, 20);
+    o.batches = scaled(150, 40);  // the first ~10 batches only fill the table
     o.slot_check_every = 75;
     o.distinct_buckets = true;
     o.seed = 77 + static_cast<std::uint64_t>(p);
     const auto r = run_differential<std::uint64_t, float>(o);
     ASSERT_FALSE(r.mismatch.has_value()) << *r.mismatch;
-    // ~19 evictions and hits per batch at this shape; the sanitizer presets scale batches down.
-    EXPECT_GT(r.stats.evicted, 5u * o.batches);
-    EXPECT_GT(r.stats.hits, 5u * o.batches);
+    if (std::getenv("BELADY_TEST_VERBOSE") != nullptr)
+      std::printf("batches %zu evicted %zu hits %zu\n", o.batches, r.stats.evicted, r.stats.hits);
+    // Measured: 30-100 evictions and 45-55 hits per batch once the table is full (from 40
+    // batches on, for every policy here).
+    EXPECT_GT(r.stats.evicted, 10u * o.batches);
+    EXPECT_GT(r.stats.hits, 10u * o.batches);
   }
 }
 
