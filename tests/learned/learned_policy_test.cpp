@@ -100,6 +100,71 @@ TEST(LearnedFeatures, MatchTheirDefinitions) {
   EXPECT_NEAR(f[15], 1.0f, 1e-4);  // 2 halved once over 10 ticks of half-life
 }
 
+// The host scores eviction candidates 8 at a time (slot_features_block / predict_block, built
+// with -fno-trapping-math here as in the library so the vectorised code is what runs); the device
+// and the trainers score one at a time. Both must give bit-identical values, or a model trained
+// through one path would rank candidates differently on the other.
+TEST(LearnedFeatures, BlockOfEightEqualsOneAtATime) {
+  std::mt19937_64 rng(7);
+  auto draw = [&](std::uint64_t n) { return rng() % n; };
+  constexpr int n = 8;
+  belady::detail::slot_meta metas[n];
+  const belady::detail::slot_meta* ptrs[n];
+  const std::uint64_t now = 1'000'000;
+  for (int j = 0; j < n; ++j) {
+    belady::detail::slot_meta& m = metas[j];
+    m = {};
+    m.insert_time = now - 1 - draw(500'000);
+    m.last_access = m.insert_time + draw(now - m.insert_time);
+    m.last_write = m.insert_time + draw(now - m.insert_time);
+    m.access_count = 1 + static_cast<std::uint32_t>(draw(j % 2 ? 3 : 5000));
+    m.last_gap = j == 0 ? belady::detail::no_gap : static_cast<std::uint32_t>(draw(100'000));
+    m.prev_gap = j < 2 ? belady::detail::no_gap : static_cast<std::uint32_t>(draw(100'000));
+    m.decayed_count = static_cast<float>(draw(1000)) / 7.0f;
+    m.sketch_count = static_cast<std::uint32_t>(draw(70'000));
+    m.flags = j % 3 == 0 ? belady::detail::ghost_on_insert : 0u;
+    ptrs[j] = &m;
+  }
+  const belady::model::eviction_context ctx{now, 0.75f, 4096.0f};
+  float block[feature_count * n];
+  belady::model::slot_features_block<n>(ptrs, ctx, block);
+  float one[n][feature_count];
+  for (int j = 0; j < n; ++j) {
+    belady::model::slot_features(metas[j], ctx, one[j]);
+    for (int i = 0; i < feature_count; ++i) EXPECT_EQ(block[i * n + j], one[j][i]) << "feature " << i << " slot " << j;
+  }
+  for (auto kind : {belady::model::model_kind::linear, belady::model::model_kind::mlp,
+                    belady::model::model_kind::linear_int8, belady::model::model_kind::mlp_int8}) {
+    model_params p;
+    p.kind = kind;
+    p.hidden = 12;
+    std::uniform_real_distribution<float> w(-1.0f, 1.0f);
+    for (int i = 0; i < feature_count; ++i) {
+      p.mean[i] = w(rng);
+      p.inv_std[i] = 1.0f + w(rng) * 0.5f;
+      p.w[i] = w(rng);
+      p.qw[i] = static_cast<std::int8_t>(draw(255) - 127);
+    }
+    for (int h = 0; h < belady::model::max_hidden; ++h) {
+      for (int i = 0; i < feature_count; ++i) {
+        p.w1[h][i] = w(rng);
+        p.qw1[h][i] = static_cast<std::int8_t>(draw(255) - 127);
+      }
+      p.b1[h] = w(rng);
+      p.w2[h] = w(rng);
+      p.qw2[h] = static_cast<std::int8_t>(draw(255) - 127);
+      p.qw1_scale[h] = 0.01f;
+    }
+    p.bias = w(rng);
+    p.b2 = w(rng);
+    p.qw_scale = p.qw2_scale = 0.02f;
+    float y[n];
+    belady::model::predict_block<n>(p, block, y);
+    for (int j = 0; j < n; ++j)
+      EXPECT_EQ(y[j], belady::model::predict(p, one[j])) << "kind " << int(kind) << " slot " << j;
+  }
+}
+
 TEST(LearnedPolicy, WithoutAModelEvictsInLruOrder) {
   cache_t learned(learned_config(64, 8, 8));
   cache_t lru({.capacity = 64, .dim = 2, .bucket_size = 8, .eviction = belady::policy::lru,

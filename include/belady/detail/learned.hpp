@@ -27,6 +27,16 @@ BELADY_HD BELADY_INLINE std::uint64_t sketch_index(std::uint64_t hash, std::uint
   return block * 16 + row * 4 + ((h >> (2 * row)) & 3u);
 }
 
+/// Starts loading the key's sketch block (one line) while the bucket is probed.
+template <class Key>
+BELADY_HD BELADY_INLINE void prefetch_sketch(const table_view<Key>& tab, std::uint64_t hash) {
+  if (tab.eviction == policy::learned) BELADY_PREFETCH(&tab.sketch[sketch_index(hash, 0, tab.sketch_width)]);
+}
+
+/// The same for the ghost filter's entry, which an insert reads.
+template <class Key>
+BELADY_HD BELADY_INLINE void prefetch_ghost(const table_view<Key>& tab, std::uint64_t hash);
+
 /// Counts one access of the key and returns the new estimate (the minimum over rows).
 template <class Key>
 BELADY_HD BELADY_INLINE std::uint32_t sketch_increment(const table_view<Key>& tab, std::uint64_t hash) {
@@ -34,7 +44,14 @@ BELADY_HD BELADY_INLINE std::uint32_t sketch_increment(const table_view<Key>& ta
   for (std::uint32_t r = 0; r < sketch_rows; ++r) {
     std::uint32_t& c = tab.sketch[sketch_index(hash, r, tab.sketch_width)];
     std::uint32_t v = load_relaxed(c);
+#if BELADY_ON_DEVICE
     if (v < sketch_max) v = atomic_ref<std::uint32_t>(c).fetch_add(1u, mo::memory_order_relaxed) + 1u;
+#else
+    // On the host a relaxed load and store, not a locked read-modify-write: four of those per
+    // access cost more than the rest of a hit. Two threads incrementing one counter at the same
+    // instant may count once; a frequency estimate tolerates that.
+    if (v < sketch_max) store_relaxed(c, ++v);
+#endif
     estimate = v < estimate ? v : estimate;
   }
   return estimate;
@@ -47,6 +64,11 @@ BELADY_HD BELADY_INLINE std::uint32_t ghost_fingerprint(std::uint64_t hash) {
 template <class Key>
 BELADY_HD BELADY_INLINE std::uint64_t ghost_index(const table_view<Key>& tab, std::uint64_t hash) {
   return mix64(hash ^ 0x5bd1e9955bd1e995ULL) & (tab.sketch_width - 1);
+}
+
+template <class Key>
+BELADY_HD BELADY_INLINE void prefetch_ghost(const table_view<Key>& tab, std::uint64_t hash) {
+  if (tab.eviction == policy::learned) BELADY_PREFETCH(&tab.ghost[ghost_index(tab, hash)]);
 }
 
 template <class Key>
@@ -108,6 +130,28 @@ BELADY_HD BELADY_INLINE learned_victim choose_victim_learned(const Tile& t, cons
   const std::uint32_t offset = static_cast<std::uint32_t>(mix64(now ^ loc.bucket) % stride);
   const model::eviction_context ctx{now, 1.0f, tab.decay_half_life};
   learned_victim best{-1e30f, no_slot};
+  if constexpr (Tile::size == 1) {
+    // Host: candidates in blocks of 8 through the vectorised feature and predict code, their
+    // metadata prefetched first (16 strided slots are 16 cache misses, serialised otherwise).
+    constexpr std::uint32_t block = 8;
+    for (std::uint32_t c = 0; c < k; ++c) BELADY_PREFETCH(&tab.meta[loc.base + offset + c * stride]);
+    for (std::uint32_t c0 = 0; c0 < k; c0 += block) {
+      const detail::slot_meta* metas[block];
+      for (std::uint32_t j = 0; j < block; ++j) {
+        const std::uint32_t c = c0 + j < k ? c0 + j : k - 1;  // pad a short block with a repeat
+        metas[j] = &tab.meta[loc.base + offset + c * stride];
+      }
+      float f[model::feature_count * block];
+      float y[block];
+      model::slot_features_block<block>(metas, ctx, f);
+      model::predict_block<block>(params, f, y);
+      for (std::uint32_t j = 0; j < block && c0 + j < k; ++j) {
+        const float yj = y[j] == y[j] ? y[j] : -3.0e38f;  // NaN never wins, as below
+        if (best.slot == no_slot || yj > best.predicted) best = {yj, offset + (c0 + j) * stride};
+      }
+    }
+    return best;
+  }
   for (std::uint32_t c = t.rank(); c < k; c += Tile::size) {
     const std::uint32_t s = offset + c * stride;
     float f[model::feature_count];

@@ -20,3 +20,12 @@
 #else
 #define BELADY_INLINE inline
 #endif
+
+// A hint that the line holding `p` will be read soon: lets the host overlap the cache misses of
+// independent loads that a long loop body would otherwise serialise. The device hides latency by
+// running other warps instead, so there it does nothing.
+#if BELADY_ON_DEVICE || !defined(__GNUC__)
+#define BELADY_PREFETCH(p) ((void)(p))
+#else
+#define BELADY_PREFETCH(p) __builtin_prefetch(p)
+#endif

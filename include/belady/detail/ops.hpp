@@ -76,6 +76,7 @@ struct find_op {
       return 0;
     }
     const key_location loc = locate(tab, key);
+    prefetch_sketch(tab, loc.hash);
     std::uint32_t flags = 0;
     lock_bucket(t, tab.locks[loc.bucket]);
     const std::uint32_t s = find_in_bucket(t, tab, loc, key);
@@ -115,6 +116,8 @@ struct write_op {
       return 0;
     }
     const key_location loc = locate(tab, key);
+    prefetch_sketch(tab, loc.hash);
+    if (mode != write_mode::assign_only) prefetch_ghost(tab, loc.hash);
     const std::uint32_t index = static_cast<std::uint32_t>(i);
     const std::byte* in = b.in_values + i * tab.value_bytes;
     const bool has_score = b.in_scores != nullptr;

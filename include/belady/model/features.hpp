@@ -64,16 +64,19 @@ BELADY_HD BELADY_INLINE float fast_log2(float x) {
 
 BELADY_HD BELADY_INLINE float log2p1(float x) { return fast_log2(1.0f + (x > 0.0f ? x : 0.0f)); }
 
-/// 2^-x for x >= 0: integer part through the exponent, fraction by a degree-4 polynomial.
+/// 2^-x for x >= 0: integer part through the exponent, fraction by a degree-6 polynomial.
+/// Branch-free (selects, not an early return) so that loops over it vectorise.
 BELADY_HD BELADY_INLINE float exp2_neg(float x) {
-  const float y = -x;
-  if (!(y > -126.0f)) return 0.0f;
-  const float fl = static_cast<float>(static_cast<int>(y) - (y < static_cast<float>(static_cast<int>(y)) ? 1 : 0));
+  const bool underflow = !(-x > -126.0f);  // also NaN
+  const float y = underflow ? 0.0f : -x;
+  const int yi = static_cast<int>(y);
+  const float fl = static_cast<float>(yi - (y < static_cast<float>(yi) ? 1 : 0));
   const float f = y - fl;  // [0, 1)
   // 2^f = e^(f ln2): Taylor to degree 6 (coefficients ln2^k / k!).
   const float p = 1.0f + f * (0.69314718f + f * (0.24022651f + f * (0.05550411f + f * (0.00961813f +
                                                                         f * (0.00133336f + f * 0.00015404f)))));
-  return bits_float(float_bits(p) + (static_cast<std::uint32_t>(static_cast<int>(fl)) << 23));
+  const float r = bits_float(float_bits(p) + (static_cast<std::uint32_t>(static_cast<int>(fl)) << 23));
+  return underflow ? 0.0f : r;
 }
 
 /// Context of one eviction decision.
@@ -88,30 +91,51 @@ BELADY_HD BELADY_INLINE float decayed_at(const detail::slot_meta& m, std::uint64
   return m.decayed_count * exp2_neg(static_cast<float>(now - m.last_access) / half_life);
 }
 
+/// Features of N slots at once, feature-major: f[i * N + j] is feature i of *slots[j]. The loads
+/// come first (independent, so their cache misses overlap), then one loop over j per feature,
+/// which the host compiler vectorises. slot_features() is the N = 1 case: the host's batched
+/// eviction, the device's one-candidate-per-lane eviction and the trainers compute the same values.
+template <int N>
+BELADY_HD BELADY_INLINE void slot_features_block(const detail::slot_meta* const* slots, const eviction_context& ctx,
+                                                 float* f) {
+  float delta[N], age[N], count[N], gap1[N], gap2[N], sketch[N], ghost[N], since_write[N], decayed[N];
+  for (int j = 0; j < N; ++j) {
+    const detail::slot_meta& m = *slots[j];
+    delta[j] = static_cast<float>(ctx.now - m.last_access);
+    age[j] = static_cast<float>(ctx.now - m.insert_time);
+    count[j] = static_cast<float>(m.access_count);
+    gap1[j] = m.last_gap == detail::no_gap ? 0.0f : static_cast<float>(m.last_gap);
+    gap2[j] = m.prev_gap == detail::no_gap ? 0.0f : static_cast<float>(m.prev_gap);
+    sketch[j] = static_cast<float>(m.sketch_count);
+    ghost[j] = (m.flags & detail::ghost_on_insert) != 0 ? 1.0f : 0.0f;
+    since_write[j] = static_cast<float>(ctx.now - m.last_write);
+    decayed[j] = m.decayed_count;
+  }
+  for (int j = 0; j < N; ++j) {
+    const float mean_gap = age[j] / (count[j] > 1.0f ? count[j] : 1.0f);
+    f[0 * N + j] = log2p1(delta[j]);
+    f[1 * N + j] = log2p1(gap1[j]);
+    f[2 * N + j] = log2p1(gap2[j]);
+    f[3 * N + j] = log2p1(count[j]);
+    f[4 * N + j] = log2p1(age[j]);
+    f[5 * N + j] = log2p1(mean_gap);
+    f[6 * N + j] = log2p1(mean_gap > delta[j] ? mean_gap - delta[j] : 0.0f);
+    f[7 * N + j] = log2p1(delta[j] > mean_gap ? delta[j] - mean_gap : 0.0f);
+    f[8 * N + j] = f[1 * N + j] - f[2 * N + j];
+    const float ratio = delta[j] / (1.0f + gap1[j]);
+    f[9 * N + j] = ratio < 64.0f ? ratio : 64.0f;
+    f[10 * N + j] = count[j] <= 1.0f ? 1.0f : 0.0f;
+    f[11 * N + j] = log2p1(sketch[j]);
+    f[12 * N + j] = ghost[j];
+    f[13 * N + j] = ctx.occupancy;
+    f[14 * N + j] = log2p1(since_write[j]);
+    f[15 * N + j] = decayed[j] * exp2_neg(delta[j] / ctx.decay_half_life);
+  }
+}
+
 BELADY_HD BELADY_INLINE void slot_features(const detail::slot_meta& m, const eviction_context& ctx, float* f) {
-  const float delta = static_cast<float>(ctx.now - m.last_access);
-  const float age = static_cast<float>(ctx.now - m.insert_time);
-  const float count = static_cast<float>(m.access_count);
-  const float gap1 = m.last_gap == detail::no_gap ? 0.0f : static_cast<float>(m.last_gap);
-  const float gap2 = m.prev_gap == detail::no_gap ? 0.0f : static_cast<float>(m.prev_gap);
-  const float mean_gap = age / (count > 1.0f ? count : 1.0f);
-  f[0] = log2p1(delta);
-  f[1] = log2p1(gap1);
-  f[2] = log2p1(gap2);
-  f[3] = log2p1(count);
-  f[4] = log2p1(age);
-  f[5] = log2p1(mean_gap);
-  f[6] = log2p1(mean_gap > delta ? mean_gap - delta : 0.0f);
-  f[7] = log2p1(delta > mean_gap ? delta - mean_gap : 0.0f);
-  f[8] = f[1] - f[2];
-  const float ratio = delta / (1.0f + gap1);
-  f[9] = ratio < 64.0f ? ratio : 64.0f;
-  f[10] = m.access_count <= 1 ? 1.0f : 0.0f;
-  f[11] = log2p1(static_cast<float>(m.sketch_count));
-  f[12] = (m.flags & detail::ghost_on_insert) != 0 ? 1.0f : 0.0f;
-  f[13] = ctx.occupancy;
-  f[14] = log2p1(static_cast<float>(ctx.now - m.last_write));
-  f[15] = decayed_at(m, ctx.now, ctx.decay_half_life);
+  const detail::slot_meta* one = &m;
+  slot_features_block<1>(&one, ctx, f);
 }
 
 }  // namespace belady::model

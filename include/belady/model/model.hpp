@@ -50,41 +50,66 @@ struct model_params {
   float qw2_scale = 0;
 };
 
-BELADY_HD BELADY_INLINE float predict(const model_params& p, const float* x_raw) {
-  float x[feature_count];
-  for (int i = 0; i < feature_count; ++i) x[i] = (x_raw[i] - p.mean[i]) * p.inv_std[i];
+/// Predictions for N feature vectors at once, feature-major (x_raw[i * N + j] is feature i of
+/// vector j; slot_features_block writes this layout). The loops over j let the host compiler
+/// vectorise an eviction's candidates; each y[j] takes exactly the operations, in the same order,
+/// that predict() takes for one vector, so the values are the same.
+template <int N>
+BELADY_HD BELADY_INLINE void predict_block(const model_params& p, const float* x_raw, float* y) {
+  float x[feature_count * N];
+  for (int i = 0; i < feature_count; ++i)
+    for (int j = 0; j < N; ++j) x[i * N + j] = (x_raw[i * N + j] - p.mean[i]) * p.inv_std[i];
   switch (p.kind) {
     case model_kind::linear: {
-      float y = p.bias;
-      for (int i = 0; i < feature_count; ++i) y += p.w[i] * x[i];
-      return y;
+      for (int j = 0; j < N; ++j) y[j] = p.bias;
+      for (int i = 0; i < feature_count; ++i)
+        for (int j = 0; j < N; ++j) y[j] += p.w[i] * x[i * N + j];
+      return;
     }
     case model_kind::linear_int8: {
-      float acc = 0;
-      for (int i = 0; i < feature_count; ++i) acc += static_cast<float>(p.qw[i]) * x[i];
-      return p.bias + acc * p.qw_scale;
+      float acc[N];
+      for (int j = 0; j < N; ++j) acc[j] = 0;
+      for (int i = 0; i < feature_count; ++i)
+        for (int j = 0; j < N; ++j) acc[j] += static_cast<float>(p.qw[i]) * x[i * N + j];
+      for (int j = 0; j < N; ++j) y[j] = p.bias + acc[j] * p.qw_scale;
+      return;
     }
     case model_kind::mlp: {
-      float y = p.b2;
+      for (int j = 0; j < N; ++j) y[j] = p.b2;
       for (std::uint32_t h = 0; h < p.hidden; ++h) {
-        float a = p.b1[h];
-        for (int i = 0; i < feature_count; ++i) a += p.w1[h][i] * x[i];
-        y += p.w2[h] * (a > 0.0f ? a : 0.0f);
+        float a[N];
+        for (int j = 0; j < N; ++j) a[j] = p.b1[h];
+        for (int i = 0; i < feature_count; ++i)
+          for (int j = 0; j < N; ++j) a[j] += p.w1[h][i] * x[i * N + j];
+        for (int j = 0; j < N; ++j) y[j] += p.w2[h] * (a[j] > 0.0f ? a[j] : 0.0f);
       }
-      return y;
+      return;
     }
     case model_kind::mlp_int8: {
-      float y = 0;
+      float acc2[N];
+      for (int j = 0; j < N; ++j) acc2[j] = 0;
       for (std::uint32_t h = 0; h < p.hidden; ++h) {
-        float acc = 0;
-        for (int i = 0; i < feature_count; ++i) acc += static_cast<float>(p.qw1[h][i]) * x[i];
-        const float a = p.b1[h] + acc * p.qw1_scale[h];
-        y += static_cast<float>(p.qw2[h]) * (a > 0.0f ? a : 0.0f);
+        float acc[N];
+        for (int j = 0; j < N; ++j) acc[j] = 0;
+        for (int i = 0; i < feature_count; ++i)
+          for (int j = 0; j < N; ++j) acc[j] += static_cast<float>(p.qw1[h][i]) * x[i * N + j];
+        for (int j = 0; j < N; ++j) {
+          const float a = p.b1[h] + acc[j] * p.qw1_scale[h];
+          acc2[j] += static_cast<float>(p.qw2[h]) * (a > 0.0f ? a : 0.0f);
+        }
       }
-      return p.b2 + y * p.qw2_scale;
+      for (int j = 0; j < N; ++j) y[j] = p.b2 + acc2[j] * p.qw2_scale;
+      return;
     }
   }
-  return 0.0f;
+  for (int j = 0; j < N; ++j) y[j] = 0.0f;
+}
+
+/// The model's prediction for one feature vector.
+BELADY_HD BELADY_INLINE float predict(const model_params& p, const float* x_raw) {
+  float y;
+  predict_block<1>(p, x_raw, &y);
+  return y;
 }
 
 }  // namespace belady::model
