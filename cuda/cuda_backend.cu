@@ -191,6 +191,24 @@ class cuda_executor {
     BELADY_CUDA_TRY(cudaMemcpy(dst, src, bytes, cudaMemcpyDeviceToHost));
   }
 
+  /// The online trainer's device work (draining sampled events) runs on a stream of the lowest
+  /// priority, created on first use, so it never delays the cache's kernels; it waits only for
+  /// that stream.
+  void copy_to_host_background(void* dst, const void* src, std::size_t bytes) {
+    if (bytes == 0) return;
+    device_scope scope(device_);
+    const cudaStream_t s = background_stream();
+    BELADY_CUDA_TRY(cudaMemcpyAsync(dst, src, bytes, cudaMemcpyDeviceToHost, s));
+    BELADY_CUDA_TRY(cudaStreamSynchronize(s));
+  }
+  void fill_background(void* p, int byte, std::size_t bytes) {
+    if (p == nullptr) return;
+    device_scope scope(device_);
+    const cudaStream_t s = background_stream();
+    BELADY_CUDA_TRY(cudaMemsetAsync(p, byte, bytes, s));
+    BELADY_CUDA_TRY(cudaStreamSynchronize(s));
+  }
+
   std::shared_ptr<const void> upload(const void* src, std::size_t bytes) {
     void* p = allocate(bytes, "model parameters");
     device_scope scope(device_);
@@ -224,6 +242,11 @@ class cuda_executor {
   }
 
   ~cuda_executor() {
+    if (background_ != nullptr) {
+      device_scope scope(device_);
+      (void)cudaStreamSynchronize(background_);
+      (void)cudaStreamDestroy(background_);
+    }
     std::lock_guard lock(pinned_mutex_);
     for (auto& p : pinned_) {
       (void)cudaEventSynchronize(p.done);
@@ -274,10 +297,23 @@ class cuda_executor {
     (void)cudaGetLastError();  // cudaErrorNotReady from the query is not an error here
   }
 
+  /// The lowest-priority stream of the device (created once; callers hold device_scope).
+  cudaStream_t background_stream() {
+    std::lock_guard lock(background_mutex_);
+    if (background_ == nullptr) {
+      int least = 0, greatest = 0;  // numerically: least >= greatest; greatest is the highest priority
+      BELADY_CUDA_TRY(cudaDeviceGetStreamPriorityRange(&least, &greatest));
+      BELADY_CUDA_TRY(cudaStreamCreateWithPriority(&background_, cudaStreamNonBlocking, least));
+    }
+    return background_;
+  }
+
   struct pinned_entry {
     cudaEvent_t done;
     std::shared_ptr<const void> object;
   };
+  std::mutex background_mutex_;
+  cudaStream_t background_ = nullptr;
   int device_;
   int sm_count_ = 1;
   std::mutex pinned_mutex_;

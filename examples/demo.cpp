@@ -1,5 +1,7 @@
 // belady-demo: serves a synthetic workload with phase changes (or a trace) through the cache
-// under each classic policy, and prints what the cache did.
+// under each classic policy and under the learned policy learning online, beside Belady's OPT,
+// and prints what the cache did and which model versions the online learner promoted, rejected
+// or rolled back.
 //
 //   belady-demo [--trace PATH] [--capacity N] [--batch N] [--dim N] [--backend host|cuda]
 //
@@ -7,7 +9,9 @@
 // with find(); the misses are "computed" (a stand-in for the embedding model or database a real
 // host would call) and inserted with insert_or_assign(), as a read-through cache does.
 #include <belady/belady.hpp>
+#include <belady/model/registry.hpp>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -18,6 +22,10 @@
 #include <vector>
 
 #include "common/synthetic.hpp"
+#if BELADY_DEMO_HAS_OPT
+#include "exact_policy.hpp"
+#include "request.hpp"
+#endif
 
 namespace {
 
@@ -90,17 +98,39 @@ struct phase_span {
 };
 
 struct row {
+  std::string name;
   std::vector<std::uint64_t> phase_hits;
+  std::vector<std::uint32_t> batch_hits;  ///< hits of each batch (for the recovery figure)
+  std::vector<std::uint64_t> batch_ticks; ///< the cache's clock after each batch
   std::uint64_t hits = 0, inserted = 0, evicted = 0, refused = 0;
   std::size_t final_size = 0;
   double seconds = 0;
+  belady::online_report online;
+  std::vector<belady::model::model_record> models;
 };
 
-row serve(const options& o, belady::policy p, const std::vector<std::uint64_t>& requests,
+/// The online learner's settings for the demo: the largest sampling rate (the demo's cache is
+/// small) and a short cadence so that a few hundred thousand requests show several rounds.
+belady::online_config demo_online() {
+  belady::online_config c;
+  c.enabled = true;
+  c.manual = true;  // stepped after every batch: the same output on every run
+  c.sample_rate = 0.05;
+  c.train_every_samples = 4000;
+  c.watch_samples = 4000;
+  return c;
+}
+
+row serve(const options& o, belady::policy p, bool online, const std::vector<std::uint64_t>& requests,
           const std::vector<phase_span>& phases) {
-  belady::cache<std::uint64_t, float> cache(
-      {.capacity = o.capacity, .dim = o.dim, .eviction = p, .executor = o.executor});
+  // One host worker: the same output on every run (with more, the order in which a batch's
+  // inserts reach a bucket, and so what they evict, varies).
+  belady::cache_config config{
+      .capacity = o.capacity, .dim = o.dim, .eviction = p, .executor = o.executor, .host_threads = 1};
+  if (online) config.online = demo_online();
+  belady::cache<std::uint64_t, float> cache(config);
   row r;
+  r.name = online ? "learned" : std::string(belady::to_string(p));
   r.phase_hits.assign(phases.size(), 0);
   std::vector<float> values(o.batch * o.dim);
   std::unique_ptr<bool[]> found(new bool[o.batch]);
@@ -110,7 +140,9 @@ row serve(const options& o, belady::policy p, const std::vector<std::uint64_t>& 
   for (std::size_t b = 0; b < requests.size(); b += o.batch) {
     const std::size_t n = std::min(o.batch, requests.size() - b);
     const std::span<const std::uint64_t> keys(requests.data() + b, n);
-    r.hits += cache.find(keys, std::span<float>(values.data(), n * o.dim), std::span<bool>(found.get(), n));
+    const std::size_t hits = cache.find(keys, std::span<float>(values.data(), n * o.dim), std::span<bool>(found.get(), n));
+    r.hits += hits;
+    r.batch_hits.push_back(static_cast<std::uint32_t>(hits));
     miss_keys.clear();
     miss_values.clear();
     for (std::size_t i = 0; i < n; ++i) {
@@ -128,10 +160,65 @@ row serve(const options& o, belady::policy p, const std::vector<std::uint64_t>& 
       r.evicted += res.evicted;
       r.refused += res.refused;
     }
+    if (online) cache.online_step();
+    r.batch_ticks.push_back(cache.now());
   }
   r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   r.final_size = cache.size();
+  if (online) {
+    r.online = cache.online_status();
+    r.models = cache.models().history();
+  }
   return r;
+}
+
+#if BELADY_DEMO_HAS_OPT
+/// Belady's OPT over the same requests (fully associative, one request at a time): the bound.
+row serve_opt(const options& o, const std::vector<std::uint64_t>& requests, const std::vector<phase_span>& phases) {
+  std::vector<belady::replay::request> trace(requests.size());
+  for (std::size_t i = 0; i < requests.size(); ++i) trace[i].key = requests[i];
+  belady::replay::annotate_next_access(trace);
+  auto opt = belady::replay::make_opt(o.capacity);
+  row r;
+  r.name = "opt";
+  r.phase_hits.assign(phases.size(), 0);
+  const auto start = std::chrono::steady_clock::now();
+  std::uint32_t batch_hits = 0;
+  for (std::size_t i = 0; i < trace.size(); ++i) {
+    if (opt->access(trace[i])) {
+      ++r.hits;
+      ++batch_hits;
+      for (std::size_t ph = 0; ph < phases.size(); ++ph)
+        if (i >= phases[ph].begin && i < phases[ph].end) ++r.phase_hits[ph];
+    } else {
+      ++r.inserted;
+    }
+    if ((i + 1) % o.batch == 0 || i + 1 == trace.size()) {
+      r.batch_hits.push_back(batch_hits);
+      batch_hits = 0;
+    }
+  }
+  r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  r.final_size = opt->occupied();
+  return r;
+}
+#endif
+
+/// Requests from the start of phase `ph` until a run of 4 batches reaches 98 % of the phase's
+/// steady hit ratio (its last quarter); -1 if it never does.
+long long recovery_requests(const row& r, const phase_span& ph, std::size_t batch) {
+  const std::size_t first = ph.begin / batch, last = std::min(r.batch_hits.size(), (ph.end + batch - 1) / batch);
+  if (last <= first + 8) return -1;
+  const std::size_t tail = first + (last - first) * 3 / 4;
+  double steady = 0;
+  for (std::size_t b = tail; b < last; ++b) steady += r.batch_hits[b];
+  steady /= double((last - tail) * batch);
+  for (std::size_t b = first; b + 4 <= last; ++b) {
+    double w = 0;
+    for (std::size_t k = b; k < b + 4; ++k) w += r.batch_hits[k];
+    if (w / double(4 * batch) >= 0.98 * steady) return static_cast<long long>((b - first) * batch);
+  }
+  return -1;
 }
 
 }  // namespace
@@ -168,12 +255,18 @@ int main(int argc, char** argv) {
     std::printf("cache: capacity %zu slots, dim %zu float, batches of %zu, backend %s\n\n", o.capacity, o.dim,
                 o.batch, std::string(belady::to_string(o.executor)).c_str());
 
-    std::printf("%-6s %9s", "policy", "hit ratio");
+    std::printf("%-8s %9s", "policy", "hit ratio");
     for (const auto& ph : phases) std::printf(" %9s", ph.name.c_str());
     std::printf(" %10s %10s %8s %8s %10s\n", "inserted", "evicted", "refused", "size", "Mreq/s");
-    for (belady::policy p : {belady::policy::lru, belady::policy::lfu, belady::policy::fifo}) {
-      const row r = serve(o, p, requests, phases);
-      std::printf("%-6s %9.4f", std::string(belady::to_string(p)).c_str(), double(r.hits) / double(requests.size()));
+    std::vector<row> rows;
+    for (belady::policy p : {belady::policy::lru, belady::policy::lfu, belady::policy::fifo})
+      rows.push_back(serve(o, p, false, requests, phases));
+    rows.push_back(serve(o, belady::policy::learned, true, requests, phases));
+#if BELADY_DEMO_HAS_OPT
+    rows.push_back(serve_opt(o, requests, phases));
+#endif
+    for (const row& r : rows) {
+      std::printf("%-8s %9.4f", r.name.c_str(), double(r.hits) / double(requests.size()));
       for (std::size_t ph = 0; ph < phases.size(); ++ph)
         std::printf(" %9.4f", double(r.phase_hits[ph]) / double(phases[ph].end - phases[ph].begin));
       std::printf(" %10llu %10llu %8llu %8zu %10.2f\n", (unsigned long long)r.inserted,
@@ -184,8 +277,51 @@ int main(int argc, char** argv) {
         return 1;
       }
     }
+    std::printf("\nRequests after each phase change until the hit ratio is within 2 %% of the phase's steady state:\n");
+    std::printf("%-8s", "policy");
+    for (const auto& ph : phases) std::printf(" %9s", ph.name.c_str());
+    std::printf("\n");
+    for (const row& r : rows) {
+      std::printf("%-8s", r.name.c_str());
+      for (const auto& ph : phases) {
+        const long long n = recovery_requests(r, ph, o.batch);
+        if (n < 0) std::printf(" %9s", "-");
+        else std::printf(" %9lld", n);
+      }
+      std::printf("\n");
+    }
+
+    const row& learned = rows[3];
+    const auto& on = learned.online;
+    std::printf("\nOnline learning (learned row): %llu sampled requests (5 %% of keys), %llu training rounds, "
+                "%llu promoted, %llu rejected, %llu rolled back, %llu failed; version %llu active at the end.\n",
+                (unsigned long long)on.sampled_requests, (unsigned long long)on.training_rounds,
+                (unsigned long long)on.promotions, (unsigned long long)on.rejections, (unsigned long long)on.rollbacks,
+                (unsigned long long)on.failures, (unsigned long long)on.active_version);
+    std::printf("\n%-8s %-11s %9s %9s %12s %12s %9s  %s\n", "version", "decision", "request", "p", "sim miss new",
+                "sim miss old", "sim LRU", "why");
+    for (const auto& d : on.decisions) {
+      // The request count at the decision: the end of the first batch whose clock reached it.
+      const auto it = std::lower_bound(learned.batch_ticks.begin(), learned.batch_ticks.end(), d.tick);
+      const unsigned long long at =
+          std::min<unsigned long long>(requests.size(), (unsigned long long)(it - learned.batch_ticks.begin() + 1) * o.batch);
+      if (d.what == belady::online_decision::kind::promoted || d.what == belady::online_decision::kind::rejected)
+        std::printf("%-8llu %-11s %9llu %9.2g %12.4f %12.4f %9.4f  %s\n", (unsigned long long)d.version,
+                    belady::to_string(d.what), at, d.p_value, d.sim_miss_candidate, d.sim_miss_active, d.sim_miss_lru,
+                    d.reason.substr(0, d.reason.find(':')).c_str());
+      else
+        std::printf("%-8llu %-11s %9llu %9s %12s %12s %9s  %s\n", (unsigned long long)d.version,
+                    belady::to_string(d.what), at, "", "", "", "", d.reason.c_str());
+    }
+    std::printf("\nModel versions (registry):\n%-8s %-7s %-12s %9s  %s\n", "version", "parent", "state", "samples", "note");
+    for (const auto& m : learned.models)
+      std::printf("%-8llu %-7llu %-12s %9llu  %s\n", (unsigned long long)m.version,
+                  (unsigned long long)m.parent_version, belady::model::to_string(m.state),
+                  (unsigned long long)m.info.training_samples, m.info.note.c_str());
     std::printf("\nPer-phase columns: hit ratio within that phase. 'refused': newcomers scoring below every\n"
-                "resident of their bucket (admission). The learned policy joins this table in a later release.\n");
+                "resident of their bucket (admission). learned: policy::learned with online learning (sampled\n"
+                "requests, a warm-started trainer, miniature simulations, McNemar's test, rollback watch).\n"
+                "opt: Belady's optimum, fully associative, one request at a time (a bound, not a policy).\n");
     return 0;
   } catch (const std::exception& e) {
     std::fprintf(stderr, "belady-demo: %s\n", e.what());

@@ -173,17 +173,31 @@ belady::model::model_params bench_model() {
   return p;
 }
 
+/// Online learning on a learned table: off, sampling only (the trainer thread drains the events
+/// but never trains), or the whole loop with the trainer never yielding (its worst case).
+enum class online_mode { off, sampling, trainer };
+
+const char* name_of(online_mode m) {
+  switch (m) {
+    case online_mode::off: return "";
+    case online_mode::sampling: return "+sampling";
+    case online_mode::trainer: return "+trainer";
+  }
+  return "";
+}
+
 struct shape {
   std::size_t dim;
   double load_factor;
   belady::policy eviction;
+  online_mode online = online_mode::off;
 };
 
 class fixture {
  public:
   /// An empty table of the shape's dim and policy, with the batch buffers; fill_to() loads it.
   fixture(const options& o, const shape& s)
-      : shape_{s.dim, 0.0, s.eviction},
+      : shape_{s.dim, 0.0, s.eviction, s.online},
         where_(o.executor == belady::backend::cuda ? memory::device : memory::host),
         hit_ratio_(o.hit_ratio) {
     belady::cache_config c;
@@ -193,6 +207,12 @@ class fixture {
     c.eviction = s.eviction;
     c.executor = o.executor;
     c.host_threads = o.host_threads;
+    if (s.online != online_mode::off) {
+      c.online.enabled = true;  // the default 1 % sampling rate, drained by the trainer thread
+      c.online.yield_load = 1e9;  // never suspend: measure the trainer's interference
+      if (s.online == online_mode::sampling) c.online.train_every_samples = std::size_t{1} << 62;
+      else c.online.train_interval_ms = 0;
+    }
     cache_ = std::make_unique<cache_t>(c);
     if (s.eviction == belady::policy::learned) cache_->models().install(bench_model());
     keys_ = buffer<key_t>(where_, kBatch);
@@ -207,7 +227,7 @@ class fixture {
     return same_table(s) && s.load_factor >= shape_.load_factor;
   }
   [[nodiscard]] bool same_table(const shape& s) const {
-    return s.dim == shape_.dim && s.eviction == shape_.eviction;
+    return s.dim == shape_.dim && s.eviction == shape_.eviction && s.online == shape_.online;
   }
 
   /// Loads the table to `lf` (continuing from its present content), samples the present part of
@@ -557,6 +577,11 @@ void register_all() {
     for (op o : {op::find, op::insert_or_assign})
       add("policy/" + std::string(name_of(o)) + "/" + std::string(belady::to_string(p)) + "/lf:1.00/dim:32",
           o, {32, 1.0, p});
+  // Online learning's cost on the learned table: compare with the policy/.../learned lines.
+  for (online_mode m : {online_mode::sampling, online_mode::trainer})
+    for (op o : {op::find, op::insert_or_assign})
+      add("online/" + std::string(name_of(o)) + "/learned" + name_of(m) + "/lf:1.00/dim:32", o,
+          {32, 1.0, belady::policy::learned, m});
 }
 
 }  // namespace

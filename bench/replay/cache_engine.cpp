@@ -30,14 +30,21 @@ cache_engine_result replay_cache(const std::vector<request>& trace, const cache_
   const std::uint64_t slots = std::max<std::uint64_t>(o.capacity / res.bucket_size, 1) * res.bucket_size;
   if (o.executor == belady::backend::cuda)
     throw std::invalid_argument("cache engine: the cuda backend needs device buffers; replay on cuda is not wired yet");
-  belady::cache<std::uint64_t, std::byte> cache({.capacity = slots,
-                                                 .dim = 1,
-                                                 .bucket_size = res.bucket_size,
-                                                 .eviction = o.eviction,
-                                                 .executor = o.executor,
-                                                 .host_threads = o.host_threads,
-                                                 .learned_candidates = o.learned_candidates,
-                                                 .learned_admission = o.learned_admission});
+  belady::cache_config config{.capacity = slots,
+                              .dim = 1,
+                              .bucket_size = res.bucket_size,
+                              .eviction = o.eviction,
+                              .executor = o.executor,
+                              .host_threads = o.host_threads,
+                              .learned_candidates = o.learned_candidates,
+                              .learned_admission = o.learned_admission};
+  if (o.online) {
+    if (o.eviction != belady::policy::learned) throw std::invalid_argument("cache engine: --online needs --policy learned");
+    config.online = o.online_config;
+    config.online.enabled = true;
+    config.online.manual = true;
+  }
+  belady::cache<std::uint64_t, std::byte> cache(config);
   res.slots = cache.capacity();
   if (o.eviction == belady::policy::learned) {
     if (o.model != nullptr) cache.models().install(*o.model);
@@ -53,8 +60,13 @@ cache_engine_result replay_cache(const std::vector<request>& trace, const cache_
   std::unordered_set<std::uint64_t> seen;
   std::vector<std::uint64_t> scores;
   const auto start = std::chrono::steady_clock::now();
+  std::size_t next_step = o.online_step_every;
   for (std::size_t b = 0; b < trace.size(); b += o.batch) {
     const std::size_t n = std::min(o.batch, trace.size() - b);
+    if (o.online && b >= next_step) {
+      cache.online_step();
+      next_step = b + std::max<std::size_t>(o.online_step_every, 1);
+    }
     unique_keys.clear();
     seen.clear();
     for (std::size_t i = 0; i < n; ++i) {
@@ -83,6 +95,10 @@ cache_engine_result replay_cache(const std::vector<request>& trace, const cache_
   res.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   res.requests = trace.size();
   if (!res.request_ticks.empty()) res.candidates = cache.take_candidate_log();
+  if (o.online) {
+    cache.online_step();
+    res.online = cache.online_status();
+  }
   return res;
 }
 

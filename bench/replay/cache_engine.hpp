@@ -24,6 +24,12 @@ struct cache_engine_options {
   std::uint32_t learned_candidates = 16;
   bool learned_admission = false;
   std::size_t candidate_log = 0;  ///< > 0: log eviction candidates and each request's tick
+  /// Online learning (learned only): the cache learns during the replay, in manual mode, with
+  /// online_step() every `online_step_every` requests, so logical time drives the cadence and a
+  /// run is reproducible from online.seed.
+  bool online = false;
+  belady::online_config online_config{};
+  std::size_t online_step_every = 1000;
 };
 
 struct cache_engine_result {
@@ -36,6 +42,7 @@ struct cache_engine_result {
   // With candidate_log: the logged candidates and, per request, the tick of its find.
   belady::eviction_candidates<std::uint64_t> candidates;
   std::vector<std::uint64_t> request_ticks;
+  belady::online_report online;  ///< with options.online
 };
 
 /// The key the engine stores for a trace key (the cache reserves two key values).

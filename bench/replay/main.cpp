@@ -5,6 +5,7 @@
 //                 --engine exact|cache [--backend host|cuda] [--batch N] [--limit R] [--json]
 //                 [--bytes] [--bucket-size B] [--csv-column C] [--csv-delimiter D] [--csv-header]
 //                 [--part all|first-half|second-half] [--model model.bin] [--admission] [--candidates K]
+//                 [--online [--sample-rate R] [--train-every N] [--step-every N] [--seed S] [--mlp H]]
 //
 // Capacities count objects; with --bytes they count bytes (traces with sizes: oracle-general) and
 // accept KiB/MiB/GiB suffixes. With --json, one JSON object per line per (policy, engine,
@@ -41,6 +42,12 @@ struct cli {
   bool bytes = false;
   bool json = false;
   std::string model_path;       ///< --policy learned: the model to install
+  bool online = false;          ///< --policy learned: learn online during the replay
+  double sample_rate = 0.05;    ///< online: the cache's maximum, since the shared traces are small
+  std::size_t train_every = 5000;
+  std::size_t step_every = 1000;
+  std::uint64_t seed = 1;
+  std::uint32_t mlp_hidden = 0;
   bool admission = false;
   std::uint32_t candidates = 16;
   std::string part = "all";
@@ -53,6 +60,8 @@ struct cli {
                "                     [--json] [--bytes] [--bucket-size B] [--csv-column C]\n"
                "                     [--csv-delimiter D] [--csv-header] [--part all|first-half|second-half]\n"
                "                     [--model model.bin] [--admission] [--candidates K]\n"
+               "                     [--online [--sample-rate R] [--train-every N] [--step-every N] [--seed S]\n"
+               "                               [--mlp H]]\n"
                "formats: oracle-general u32be i32be i64be arc lines csv (.xz/.zst read transparently)\n";
   std::exit(2);
 }
@@ -126,6 +135,12 @@ cli parse(int argc, char** argv) {
     else if (a == "--admission") c.admission = true;
     else if (a == "--candidates") c.candidates = static_cast<std::uint32_t>(parse_count(a, value(), false));
     else if (a == "--part") c.part = value();
+    else if (a == "--online") c.online = true;
+    else if (a == "--sample-rate") c.sample_rate = std::stod(value());
+    else if (a == "--train-every") c.train_every = parse_count(a, value(), false);
+    else if (a == "--step-every") c.step_every = parse_count(a, value(), false);
+    else if (a == "--seed") c.seed = parse_count(a, value(), true);
+    else if (a == "--mlp") c.mlp_hidden = static_cast<std::uint32_t>(parse_count(a, value(), true));
     else if (a == "--json") c.json = true;
     else if (a == "--help" || a == "-h") usage_error("help");
     else usage_error("unknown argument '" + a + "'");
@@ -136,6 +151,7 @@ cli parse(int argc, char** argv) {
   if (c.policies.empty()) usage_error("--policy is required");
   for (const auto& p : c.policies)
     if (p == "learned" && c.engine != "cache") usage_error("--policy learned runs on --engine cache");
+  if (c.online && c.policies != std::vector<std::string>{"learned"}) usage_error("--online needs --policy learned alone");
   if (c.bytes && c.engine == "cache") usage_error("--bytes: the cache engine counts objects; use --engine exact");
   if (c.bytes && c.trace.format != trace_format::oracle_general)
     usage_error("--bytes needs a trace with sizes (--format oracle-general)");
@@ -170,7 +186,28 @@ struct result_row {
   std::uint64_t capacity, requests, misses, slots;
   std::uint32_t bucket_size;
   double seconds;
+  const belady::online_report* online = nullptr;
 };
+
+/// The online learner's figures as JSON members (after a comma).
+void print_online_json(const belady::online_report& o) {
+  std::printf(",\"online\":{\"final_version\":%llu,\"training_rounds\":%llu,\"promotions\":%llu,"
+              "\"rejections\":%llu,\"rollbacks\":%llu,\"failures\":%llu,\"sampled_requests\":%llu,"
+              "\"dropped_events\":%llu,\"decisions\":[",
+              (unsigned long long)o.active_version, (unsigned long long)o.training_rounds,
+              (unsigned long long)o.promotions, (unsigned long long)o.rejections, (unsigned long long)o.rollbacks,
+              (unsigned long long)o.failures, (unsigned long long)o.sampled_requests,
+              (unsigned long long)o.dropped_events);
+  for (std::size_t i = 0; i < o.decisions.size(); ++i) {
+    const auto& d = o.decisions[i];
+    std::printf("%s{\"kind\":\"%s\",\"version\":%llu,\"tick\":%llu,\"p_value\":%.3g,\"eval_requests\":%llu,"
+                "\"sim_miss_active\":%.4f,\"sim_miss_candidate\":%.4f,\"sim_miss_lru\":%.4f,\"reason\":\"%s\"}",
+                i ? "," : "", belady::to_string(d.what), (unsigned long long)d.version, (unsigned long long)d.tick,
+                d.p_value, (unsigned long long)d.eval_requests, d.sim_miss_active, d.sim_miss_candidate,
+                d.sim_miss_lru, json_escape(d.reason).c_str());
+  }
+  std::printf("]}");
+}
 
 void print_row(const cli& c, const result_row& r) {
   const double ratio = r.requests ? double(r.misses) / double(r.requests) : 0.0;
@@ -185,11 +222,20 @@ void print_row(const cli& c, const result_row& r) {
         r.seconds > 0 ? double(r.requests) / r.seconds : 0.0, r.engine == "cache" ? c.batch : std::size_t{1});
     if (r.engine == "cache")
       std::printf(",\"slots\":%llu,\"bucket_size\":%u", (unsigned long long)r.slots, r.bucket_size);
+    if (r.online != nullptr) print_online_json(*r.online);
     std::printf("}\n");
   } else {
     std::printf("%-8s %-6s %-5s %14llu %10llu %10llu %10.4f %9.2f\n", r.policy.c_str(), r.engine.c_str(),
                 r.backend.c_str(), (unsigned long long)r.capacity, (unsigned long long)r.requests,
                 (unsigned long long)r.misses, ratio, r.seconds > 0 ? double(r.requests) / r.seconds / 1e6 : 0.0);
+    if (r.online != nullptr) {
+      const auto& o = *r.online;
+      std::printf("  online: final version %llu, %llu rounds, %llu promoted, %llu rejected, %llu rolled back, "
+                  "%llu failed\n",
+                  (unsigned long long)o.active_version, (unsigned long long)o.training_rounds,
+                  (unsigned long long)o.promotions, (unsigned long long)o.rejections, (unsigned long long)o.rollbacks,
+                  (unsigned long long)o.failures);
+    }
   }
   std::fflush(stdout);
 }
@@ -215,6 +261,7 @@ int main(int argc, char** argv) {
     for (const std::string& p : c.policies) {
       for (const std::uint64_t cap : c.capacities) {
         result_row r{p, c.engine, "-", cap, trace.size(), 0, 0, 0, 0};
+        belady::online_report online;
         if (c.engine == "exact") {
           auto policy = make_exact_policy(p, cap);
           const auto start = std::chrono::steady_clock::now();
@@ -232,7 +279,15 @@ int main(int argc, char** argv) {
           o.learned_admission = c.admission;
           o.learned_candidates = c.candidates;
           o.model = model ? &model->params : nullptr;
+          o.online = c.online;
+          o.online_config.sample_rate = c.sample_rate;
+          o.online_config.train_every_samples = c.train_every;
+          o.online_config.seed = c.seed;
+          o.online_config.mlp_hidden = c.mlp_hidden;
+          o.online_step_every = c.step_every;
           const auto res = replay_cache(trace, o);
+          online = res.online;
+          r.online = c.online ? &online : nullptr;
           r.backend = std::string(belady::to_string(c.executor));
           r.misses = res.misses;
           r.seconds = res.seconds;

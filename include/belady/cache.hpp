@@ -10,6 +10,7 @@
 
 #include "belady/config.hpp"
 #include "belady/error.hpp"
+#include "belady/online.hpp"
 #include "belady/types.hpp"
 
 namespace belady {
@@ -214,6 +215,28 @@ class BELADY_API cache {
   void set_candidate_log(std::size_t capacity);
   /// Copies the logged candidates out and empties the log. Not concurrent with other operations.
   [[nodiscard]] eviction_candidates<Key> take_candidate_log();
+
+  /**
+   * @brief Online learning's state, counters and decisions (promotions, rejections, rollbacks,
+   * with their figures). Empty (enabled = false) unless config().online.enabled. Thread-safe.
+   */
+  [[nodiscard]] online_report online_status() const;
+
+  /**
+   * @brief Manual mode (config().online.manual): drains the sampled events, feeds them to the
+   * learner, and lets it train, decide or watch once. Call it between batches at points of the
+   * caller's choosing (belady-replay --online calls it every N requests); concurrent calls
+   * serialise. Training failures are recorded in online_status(), not thrown.
+   * @throw invalid_argument when online learning is off or not in manual mode
+   */
+  void online_step();
+
+  /**
+   * @brief Moves the logical clock forward: the next batch's time stamp is at least `tick`
+   * (never moves back). For replaying a recorded stream at its original times, as the online
+   * learner's miniature simulations do.
+   */
+  void advance_clock(std::uint64_t tick);
 
  private:
   struct impl;

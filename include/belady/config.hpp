@@ -44,6 +44,59 @@ enum class backend : std::uint8_t {
   return "unknown";
 }
 
+/// Online learning (policy::learned only): the cache samples its own traffic, trains candidate
+/// models in the background, promotes one only when it is significantly better in miniature
+/// simulations (and not worse in a live A/B test), and rolls a promotion back when the live hit
+/// ratio or latency degrades. See docs/online-learning.md.
+struct online_config {
+  bool enabled = false;
+  /// Share of keys sampled, by key hash (every access of a sampled key is seen): 0.001..0.05.
+  double sample_rate = 0.01;
+  /// Events per sample buffer (two are kept, swapped at each drain); events beyond are dropped
+  /// and counted, never waited for.
+  std::size_t sample_buffer = std::size_t{1} << 16;
+  /// Sampled requests kept for labels and training (older ones age out): 100,000..1,000,000.
+  std::size_t window = 200'000;
+  /// Labels are censored at this many ticks per slot of capacity (the offline trainer's default).
+  double horizon_capacities = 4.0;
+  /// Train a new candidate after this many new sampled requests...
+  std::size_t train_every_samples = 20'000;
+  /// ...and not more often than this (wall time; 0: no limit). Ignored in manual mode.
+  std::uint32_t train_interval_ms = 1000;
+  /// How often the trainer thread drains samples and checks a promotion (wall time).
+  std::uint32_t poll_interval_ms = 10;
+  /// No thread: the host drives the loop with cache::online_step() at times of its choosing, so a
+  /// run is reproducible (belady-replay --online). Cadence and watch then count sampled requests.
+  bool manual = false;
+  // Trainer: warm-started Adam on the active model, penalised and with a bounded step.
+  float learning_rate = 0.01f;
+  float max_learning_rate = 0.05f;
+  float l1 = 1e-6f;
+  float l2 = 1e-4f;
+  std::uint32_t epochs = 2;
+  std::uint32_t mlp_hidden = 0;  ///< 0: linear models; 1..32: the first model is an MLP of this width
+  /// The trainer suspends while the cache's load (keys/s) exceeds this share of its measured peak.
+  double yield_load = 0.8;
+  // Evaluation.
+  /// Share of buckets that serve the candidate model during its evaluation (live A/B): 0.01..0.10.
+  double ab_fraction = 0.05;
+  /// Sampled requests a miniature-simulation comparison needs before a decision (>= 1,000).
+  std::size_t min_eval_requests = 1000;
+  /// Without significance after this many, the candidate is rejected.
+  std::size_t max_eval_requests = 50'000;
+  /// One-sided p-value a promotion needs (McNemar's exact test on paired simulated outcomes).
+  double significance = 0.01;
+  // Rollback.
+  /// Relative degradation of the live hit ratio or per-key latency that rolls back: 0.05..0.15.
+  double rollback_threshold = 0.05;
+  /// Requests (finds) the live watch needs before and after a promotion to compare them.
+  std::size_t watch_min_requests = 2000;
+  /// How long a promotion is watched: wall time, or in manual mode sampled requests.
+  std::uint32_t watch_ms = 2000;
+  std::size_t watch_samples = 20'000;
+  std::uint64_t seed = 1;
+};
+
 struct cache_config {
   /// Number of key slots. Rounded up to a whole number of buckets.
   std::size_t capacity = 0;
@@ -67,6 +120,8 @@ struct cache_config {
   bool learned_admission = false;
   /// Half-life of the decayed access counter feature, in logical ticks (0: capacity).
   double decay_half_life = 0;
+  /// Online learning (off by default).
+  online_config online{};
 };
 
 }  // namespace belady

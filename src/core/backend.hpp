@@ -3,6 +3,7 @@
 // backend_impl<Key, Exec>, serves both backends; this interface lets the owner pick one at run
 // time without templates leaking into the public header.
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -24,10 +25,35 @@ struct table_shape {
   float decay_half_life = 1;
   std::uint32_t candidates = 1;
   bool admission = false;
+  std::uint64_t sample_threshold = 0;  ///< online learning: see table_view::sample_threshold
 };
 
 template <class Key>
 using candidate_batch = belady::eviction_candidates<Key>;
+
+/// One sample log's memory, in the backend's memory space; freed with the object. Must not
+/// outlive the backend that made it.
+template <class Key>
+struct sample_buffer {
+  sample_log<Key> log;
+  std::function<void(sample_log<Key>&)> release;
+  sample_buffer() = default;
+  sample_buffer(const sample_buffer&) = delete;
+  sample_buffer& operator=(const sample_buffer&) = delete;
+  ~sample_buffer() {
+    if (release) release(log);
+  }
+};
+
+/// Sampled access events copied to the host.
+template <class Key>
+struct sample_events {
+  std::vector<Key> keys;
+  std::vector<std::uint64_t> times;
+  std::vector<std::uint8_t> kinds;  ///< sample_kind bits
+  std::uint64_t dropped = 0;        ///< events that did not fit
+  [[nodiscard]] std::size_t size() const { return keys.size(); }
+};
 
 template <class Key>
 class backend {
@@ -53,6 +79,11 @@ class backend {
   virtual void set_candidate_log(std::uint64_t capacity) = 0;
   /// Copies the logged candidates out and empties the log; not concurrent with operations.
   virtual candidate_batch<Key> take_candidate_log() = 0;
+  /// A sample log of `capacity` events for online learning.
+  virtual std::shared_ptr<sample_buffer<Key>> make_sample_buffer(std::uint64_t capacity) = 0;
+  /// Appends the buffer's events to `out` and empties it. The buffer must be idle (no batch that
+  /// may write it still running). Device work goes to the lowest-priority stream.
+  virtual void drain_samples(sample_buffer<Key>& buffer, sample_events<Key>& out) = 0;
   /// Copies model parameters where this backend's kernels read them (host memory or device).
   virtual std::shared_ptr<const void> upload(const void* params, std::size_t bytes) = 0;
   /// Keeps `pinned` alive until the work queued so far on `s` has completed.

@@ -33,6 +33,7 @@ class backend_impl final : public backend<Key> {
     tab_.decay_half_life = shape.decay_half_life;
     tab_.candidates = shape.candidates;
     tab_.admission = shape.admission;
+    tab_.sample_threshold = shape.sample_threshold;
     try {
       if (shape.sketch_width != 0) {
         tab_.sketch = alloc<std::uint32_t>(shape.sketch_width * sketch_rows * sizeof(std::uint32_t), "frequency sketch", 0);
@@ -150,6 +151,42 @@ class backend_impl final : public backend<Key> {
     exec_.copy_to_host(out.times.data(), log.times, n * sizeof(std::uint64_t));
     exec_.fill(log.cursor, 0, 2 * sizeof(unsigned long long));
     return out;
+  }
+
+  std::shared_ptr<sample_buffer<Key>> make_sample_buffer(std::uint64_t capacity) override {
+    auto buffer = std::make_shared<sample_buffer<Key>>();
+    buffer->release = [this](sample_log<Key>& log) {
+      exec_.deallocate(log.keys);
+      exec_.deallocate(log.times);
+      exec_.deallocate(log.kinds);
+      exec_.deallocate(log.cursor);
+      log = {};
+    };
+    sample_log<Key>& log = buffer->log;
+    log.keys = alloc<Key>(capacity * sizeof(Key), "sample log", 0);
+    log.times = alloc<std::uint64_t>(capacity * sizeof(std::uint64_t), "sample log", 0);
+    log.kinds = alloc<std::uint8_t>(capacity, "sample log", 0);
+    log.cursor = alloc<unsigned long long>(2 * sizeof(unsigned long long), "sample log", 0);
+    log.dropped = log.cursor + 1;
+    log.capacity = capacity;
+    return buffer;
+  }
+
+  void drain_samples(sample_buffer<Key>& buffer, sample_events<Key>& out) override {
+    sample_log<Key>& log = buffer.log;
+    if (log.capacity == 0) return;
+    unsigned long long counters[2] = {};
+    exec_.copy_to_host_background(counters, log.cursor, sizeof counters);
+    const std::uint64_t n = counters[0] < log.capacity ? counters[0] : log.capacity;
+    const std::size_t old = out.keys.size();
+    out.keys.resize(old + n);
+    out.times.resize(old + n);
+    out.kinds.resize(old + n);
+    out.dropped += counters[1];
+    exec_.copy_to_host_background(out.keys.data() + old, log.keys, n * sizeof(Key));
+    exec_.copy_to_host_background(out.times.data() + old, log.times, n * sizeof(std::uint64_t));
+    exec_.copy_to_host_background(out.kinds.data() + old, log.kinds, n);
+    exec_.fill_background(log.cursor, 0, 2 * sizeof(unsigned long long));
   }
 
   std::shared_ptr<const void> upload(const void* params, std::size_t bytes) override {

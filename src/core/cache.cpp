@@ -3,11 +3,18 @@
 
 #include <algorithm>
 #include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <mutex>
+#include <thread>
+#include <unordered_map>
+#include <vector>
 #include <limits>
 #include <string>
 
 #include "backend.hpp"
 #include "belady/model/registry.hpp"
+#include "online/learner.hpp"
 
 namespace belady {
 namespace {
@@ -58,19 +65,41 @@ struct cache<Key, T>::impl {
   std::atomic<std::uint64_t> clock{0};
   std::atomic<std::uint64_t> accesses_since_ageing{0};
 
-  /// Loads the active model once for the batch (learned policy only).
-  std::shared_ptr<const model::installed_model> pin_model(detail::batch<Key>& b) {
-    if (!registry) return {};
-    auto m = registry->active();
-    if (m) b.model = m->backend_params();
-    return m;
+  /// What a batch reads besides its own buffers, loaded once and kept alive until its work is
+  /// complete: the active model, the candidate of a live A/B test, the sample buffer.
+  struct batch_pins {
+    std::shared_ptr<const model::installed_model> model, candidate;
+    std::shared_ptr<detail::sample_buffer<Key>> samples;
+  };
+
+  /// Loads what the batch reads (learned policy only): one atomic load each, no lock.
+  batch_pins pin_model(detail::batch<Key>& b) {
+    batch_pins p;
+    if (!registry) return p;
+    p.model = registry->active();
+    if (p.model) b.model = p.model->backend_params();
+    if (learner) {
+      p.candidate = learner->candidate();
+      if (p.candidate) {
+        b.candidate = p.candidate->backend_params();
+        b.ab_threshold = learner->ab_threshold();
+      }
+      p.samples = sampling.load(std::memory_order_acquire);
+      if (p.samples) b.samples = p.samples->log;
+    }
+    return p;
   }
 
-  /// After a batch: keep an async batch's model alive until its work completes, and age the
-  /// frequency sketch every 10 x its width accesses (TinyLFU's reset).
-  void finish(std::shared_ptr<const model::installed_model> m, std::size_t n, stream_view s, bool sync) {
+  /// After a batch: keep an async batch's pins alive until its work completes, count its keys,
+  /// and age the frequency sketch every 10 x its width accesses (TinyLFU's reset).
+  void finish(batch_pins p, std::size_t n, stream_view s, bool sync) {
     if (!registry) return;
-    if (m && !sync) backend->retain_until_complete(std::move(m), s);
+    if (!sync) {
+      if (p.model) backend->retain_until_complete(std::move(p.model), s);
+      if (p.candidate) backend->retain_until_complete(std::move(p.candidate), s);
+      if (p.samples) backend->retain_until_complete(std::move(p.samples), s);
+    }
+    if (learner) live_keys.fetch_add(n, std::memory_order_relaxed);
     const std::uint64_t period = 10 * std::max<std::uint64_t>(1024, config.capacity);
     if (accesses_since_ageing.fetch_add(n, std::memory_order_relaxed) + n >= period) {
       accesses_since_ageing.store(0, std::memory_order_relaxed);
@@ -137,10 +166,148 @@ struct cache<Key, T>::impl {
     return b;
   }
 
+  // ---- online learning (policy::learned with config.online.enabled) ----
+  // Declared after the backend: the sample buffers and the learner's models go first.
+  std::atomic<std::shared_ptr<detail::sample_buffer<Key>>> sampling;  // the buffer batches append to
+  std::shared_ptr<detail::sample_buffer<Key>> spare_samples;          // drained; swapped in next
+  std::unique_ptr<online::learner> learner;
+  std::unordered_map<std::uint64_t, std::uint8_t> last_kind;  // per sampled key (to_requests)
+  std::mutex step_mutex;  // one drain/step at a time: the thread, or online_step() in manual mode
+  std::atomic<std::uint64_t> live_requests{0}, live_hits{0}, live_keys{0}, live_busy_ns{0}, live_timed_keys{0};
+  std::thread trainer;
+  std::mutex trainer_mutex;
+  std::condition_variable trainer_wake;
+  bool trainer_stop = false;
+
+  ~impl() { stop_trainer(); }
+
+  [[nodiscard]] std::chrono::steady_clock::time_point start_timer() const {
+    return learner ? std::chrono::steady_clock::now() : std::chrono::steady_clock::time_point{};
+  }
+
+  /// A synchronous lookup's figures for the live watch: requests, hits, wall time per key.
+  void count_requests(std::size_t n, std::size_t hits, std::chrono::steady_clock::time_point started) {
+    if (!learner) return;
+    const auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - started);
+    live_requests.fetch_add(n, std::memory_order_relaxed);
+    live_hits.fetch_add(hits, std::memory_order_relaxed);
+    live_busy_ns.fetch_add(static_cast<std::uint64_t>(ns.count()), std::memory_order_relaxed);
+    live_timed_keys.fetch_add(n, std::memory_order_relaxed);
+  }
+
+  [[nodiscard]] online::live_counters live() const {
+    online::live_counters c;
+    c.requests = live_requests.load(std::memory_order_relaxed);
+    c.hits = live_hits.load(std::memory_order_relaxed);
+    c.keys = live_keys.load(std::memory_order_relaxed);
+    c.busy_ns = live_busy_ns.load(std::memory_order_relaxed);
+    c.timed_keys = live_timed_keys.load(std::memory_order_relaxed);
+    return c;
+  }
+
+  /// Swaps the sample buffers, waits until no batch still holds the old one (they hold it only
+  /// while they run), and copies its events out.
+  detail::sample_events<Key> drain() {
+    detail::sample_events<Key> out;
+    auto old = sampling.exchange(spare_samples, std::memory_order_acq_rel);
+    while (old.use_count() > 1) std::this_thread::yield();
+    std::atomic_thread_fence(std::memory_order_acquire);
+    backend->drain_samples(*old, out);
+    spare_samples = std::move(old);
+    return out;
+  }
+
+  /// One turn of the loop: drain, feed the learner, let it train / decide / watch.
+  void online_turn() {
+    std::lock_guard lock(step_mutex);
+    const detail::sample_events<Key> ev = drain();
+    // Events of one batch arrive in the order its workers or lanes happened to run: order them by
+    // (tick, key) so that the same requests always feed the learner in the same order.
+    std::vector<std::size_t> order(ev.size());
+    for (std::size_t i = 0; i < order.size(); ++i) order[i] = i;
+    std::sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) {
+      return ev.times[a] != ev.times[b] ? ev.times[a] < ev.times[b] : ev.keys[a] < ev.keys[b];
+    });
+    std::vector<std::uint64_t> keys(ev.size()), ticks(ev.size());
+    std::vector<std::uint8_t> kinds(ev.size());
+    for (std::size_t i = 0; i < order.size(); ++i) {
+      keys[i] = ev.keys[order[i]];
+      ticks[i] = ev.times[order[i]];
+      kinds[i] = ev.kinds[order[i]];
+    }
+    std::vector<online::request_event> requests;
+    requests.reserve(keys.size());
+    online::to_requests(keys.data(), ticks.data(), kinds.data(), keys.size(), last_kind, requests);
+    if (last_kind.size() > 4 * config.online.window + 4096) last_kind.clear();  // bounded memory
+    learner->note_drain(ev.size(), ev.dropped);
+    learner->observe(requests);
+    learner->step(clock.load(std::memory_order_relaxed), std::chrono::steady_clock::now(), live());
+  }
+
+  void start_trainer() {
+    trainer = std::thread([this] {
+      std::unique_lock lock(trainer_mutex);
+      while (!trainer_stop) {
+        trainer_wake.wait_for(lock, std::chrono::milliseconds(std::max<std::uint32_t>(1, config.online.poll_interval_ms)));
+        if (trainer_stop) break;
+        lock.unlock();
+        try {
+          online_turn();  // training failures are caught and recorded inside; see learner::step
+        } catch (const std::exception& e) {
+          // Anything else (a failed drain, memory): recorded; the cache keeps serving, and the
+          // next turn tries again.
+          learner->note_failure(std::string("online loop: ") + e.what());
+        }
+        lock.lock();
+      }
+    });
+  }
+
+  void stop_trainer() {
+    if (!trainer.joinable()) return;
+    {
+      std::lock_guard lock(trainer_mutex);
+      trainer_stop = true;
+    }
+    trainer_wake.notify_all();
+    trainer.join();
+    if (learner) learner->set_state("stopped");
+  }
+
   [[nodiscard]] std::size_t value_bytes() const { return config.dim * sizeof(T); }
 };
 
 namespace {
+
+void check_range(const char* name, double v, double lo, double hi) {
+  if (!(v >= lo && v <= hi))
+    fail(std::string("online.") + name, "must be in [" + std::to_string(lo) + ", " + std::to_string(hi) + "], got " +
+                                            std::to_string(v));
+}
+
+void check_online(const cache_config& c, detail::table_shape& shape) {
+  const online_config& o = c.online;
+  if (c.eviction != policy::learned)
+    fail("online.enabled", "online learning trains policy::learned models; this cache uses policy::" +
+                               std::string(to_string(c.eviction)));
+  check_range("sample_rate", o.sample_rate, 0.001, 0.05);
+  check_range("window", double(o.window), 100'000, 1'000'000);
+  check_range("ab_fraction", o.ab_fraction, 0.01, 0.10);
+  check_range("rollback_threshold", o.rollback_threshold, 0.05, 0.15);
+  check_range("significance", o.significance, 1e-9, 0.5);
+  check_range("sample_buffer", double(o.sample_buffer), 1024, double(std::size_t{1} << 30));
+  check_range("mlp_hidden", o.mlp_hidden, 0, model::max_hidden);
+  if (o.min_eval_requests < 1000) fail("online.min_eval_requests", "must be at least 1000");
+  if (o.max_eval_requests < o.min_eval_requests)
+    fail("online.max_eval_requests", "must be at least min_eval_requests");
+  if (!(o.horizon_capacities > 0)) fail("online.horizon_capacities", "must be > 0");
+  if (!(o.yield_load > 0)) fail("online.yield_load", "must be > 0 (values >= 1 never suspend)");
+  if (!(o.learning_rate > 0) || !(o.max_learning_rate > 0)) fail("online.learning_rate", "must be > 0");
+  if (!(o.l1 >= 0) || !(o.l2 >= 0)) fail("online.l1", "penalties must be >= 0");
+  if (o.epochs == 0) fail("online.epochs", "must be at least 1");
+  if (o.train_every_samples == 0) fail("online.train_every_samples", "must be at least 1");
+  shape.sample_threshold = static_cast<std::uint64_t>(o.sample_rate * 18446744073709551616.0);
+}
 
 detail::table_shape shape_of(cache_config& c, std::size_t elem_bytes) {
   if (c.capacity == 0) fail("capacity", "must be at least 1");
@@ -171,6 +338,7 @@ detail::table_shape shape_of(cache_config& c, std::size_t elem_bytes) {
     shape.candidates = c.learned_candidates;
     shape.admission = c.learned_admission;
   }
+  if (c.online.enabled) check_online(c, shape);
   return shape;
 }
 
@@ -196,6 +364,19 @@ cache<Key, T>::cache(const cache_config& config) : impl_(std::make_unique<impl>(
     impl_->registry = std::make_unique<model::model_registry>(model::registry_config{
         .history_limit = 16,
         .uploader = [b](const model::model_params& p) { return b->upload(&p, sizeof p); }});
+    if (impl_->config.online.enabled) {
+      const online_config& o = impl_->config.online;
+      impl_->sampling.store(impl_->backend->make_sample_buffer(o.sample_buffer));
+      impl_->spare_samples = impl_->backend->make_sample_buffer(o.sample_buffer);
+      online::cache_shape cs;
+      cs.capacity = impl_->config.capacity;
+      cs.bucket_size = impl_->config.bucket_size;
+      cs.candidates = impl_->config.learned_candidates;
+      cs.decay_half_life = shape.decay_half_life;
+      cs.admission = impl_->config.learned_admission;
+      impl_->learner = std::make_unique<online::learner>(o, cs, *impl_->registry);
+      if (!o.manual) impl_->start_trainer();
+    }
   }
 }
 
@@ -243,8 +424,9 @@ void cache<Key, T>::find_async(std::span<const Key> keys, std::span<T> values, s
   b.out_values = reinterpret_cast<std::byte*>(values.data());
   b.found = found.data();
   b.out_scores = scores.empty() ? nullptr : scores.data();
+  auto pinned = m.pin_model(b);
   m.backend->find(b, true, stream, false);
-  m.finish(nullptr, n, stream, false);
+  m.finish(std::move(pinned), n, stream, false);
 }
 
 template <cache_key Key, cache_value T>
@@ -263,8 +445,11 @@ std::size_t cache<Key, T>::find(std::span<const Key> keys, std::span<T> values, 
   b.out_values = reinterpret_cast<std::byte*>(values.data());
   b.found = found.data();
   b.out_scores = scores.empty() ? nullptr : scores.data();
+  auto pinned = m.pin_model(b);
+  const auto started = m.start_timer();
   const std::size_t hits = m.backend->find(b, true, stream, true).of(detail::outcome::found);
-  m.finish(nullptr, n, stream, true);
+  m.count_requests(n, hits, started);
+  m.finish(std::move(pinned), n, stream, true);
   return hits;
 }
 
@@ -405,7 +590,9 @@ std::size_t cache<Key, T>::find_or_insert(std::span<const Key> keys, std::span<T
   b.found = found.data();
   b.in_scores = in_scores;
   auto pinned = m.pin_model(b);
+  const auto started = m.start_timer();
   const std::size_t hits = m.backend->find_or_insert(b, stream, true).of(detail::outcome::found);
+  m.count_requests(n, hits, started);
   m.finish(std::move(pinned), n, stream, true);
   return hits;
 }
@@ -520,6 +707,28 @@ void cache<Key, T>::set_candidate_log(std::size_t capacity) {
     fail("set_candidate_log", "the candidate log records policy::learned evictions; this cache uses " +
                                   std::string(to_string(impl_->config.eviction)));
   impl_->backend->set_candidate_log(capacity);
+}
+
+template <cache_key Key, cache_value T>
+belady::online_report cache<Key, T>::online_status() const {
+  if (!impl_->learner) return {};
+  return impl_->learner->report();
+}
+
+template <cache_key Key, cache_value T>
+void cache<Key, T>::online_step() {
+  if (!impl_->learner) fail("online_step", "online learning is not enabled (config.online.enabled)");
+  if (!impl_->config.online.manual)
+    fail("online_step", "the trainer thread drives this cache (config.online.manual is false)");
+  impl_->online_turn();
+}
+
+template <cache_key Key, cache_value T>
+void cache<Key, T>::advance_clock(std::uint64_t tick) {
+  // The next batch gets max(tick, now() + 1).
+  std::uint64_t cur = impl_->clock.load(std::memory_order_relaxed);
+  while (cur + 1 < tick && !impl_->clock.compare_exchange_weak(cur, tick - 1, std::memory_order_relaxed)) {
+  }
 }
 
 template <cache_key Key, cache_value T>

@@ -10,6 +10,7 @@
 #include "belady/detail/learned.hpp"
 #include "belady/detail/macros.hpp"
 #include "belady/detail/policy.hpp"
+#include "belady/detail/sampling.hpp"
 #include "belady/detail/table.hpp"
 
 namespace belady::detail {
@@ -30,6 +31,11 @@ struct batch {
   unsigned long long* counter = nullptr;  ///< output cursor (evictions, export, size)
   std::uint64_t now = 0;                  ///< the batch's logical time
   const model::model_params* model = nullptr;  ///< learned policy: the model pinned for this batch
+  /// Live A/B (online learning): buckets whose group hash is below ab_threshold evict with
+  /// `candidate` instead of `model`; null/0: none.
+  const model::model_params* candidate = nullptr;
+  std::uint64_t ab_threshold = 0;
+  sample_log<Key> samples;  ///< where sampled keys' events go (capacity 0: nowhere)
 };
 
 /// How a write treats a key that is already present, and a key repeated within the batch.
@@ -98,6 +104,8 @@ struct find_op {
     }
     if (t.rank() == 0 && b.found != nullptr) b.found[i] = (s != no_slot);
     unlock_bucket(t, tab.locks[loc.bucket]);
+    if (touch_meta && t.rank() == 0 && b.samples.capacity != 0)
+      log_sample(tab, b.samples, key, loc.hash, loc.bucket, b.ab_threshold, b.now, s != no_slot ? std::uint32_t{sample_hit} : 0u);
     return flags;
   }
 };
@@ -173,12 +181,14 @@ struct write_op {
       } else {
         victim v{0, no_slot};
         bool refuse = false;
-        if (tab.eviction == policy::learned && b.model != nullptr) {
-          const learned_victim lv = choose_victim_learned(t, tab, loc, *b.model, b.now);
+        const model::model_params* params =
+            b.candidate != nullptr && in_candidate_group(loc.bucket, b.ab_threshold) ? b.candidate : b.model;
+        if (tab.eviction == policy::learned && params != nullptr) {
+          const learned_victim lv = choose_victim_learned(t, tab, loc, *params, b.now);
           v = {tab.scores[loc.base + lv.slot], lv.slot};
           if (tab.admission) {
             float y = 0;
-            if (t.rank() == 0) y = predict_newcomer(tab, fresh, *b.model, b.now);
+            if (t.rank() == 0) y = predict_newcomer(tab, fresh, *params, b.now);
             refuse = t.shfl(y, 0) > lv.predicted;
           }
         } else {
@@ -215,6 +225,12 @@ struct write_op {
     }
     if (t.rank() == 0 && b.found != nullptr) b.found[i] = (flags & outcome::found) != 0;
     unlock_bucket(t, tab.locks[loc.bucket]);
+    if (t.rank() == 0 && b.samples.capacity != 0) {
+      // find_or_insert is a request (hit, or miss and fill); the other modes are writes.
+      const std::uint32_t kind = (mode == write_mode::insert_if_absent ? 0u : std::uint32_t{sample_write}) |
+                                 ((flags & (outcome::found | outcome::assigned)) != 0 ? std::uint32_t{sample_hit} : 0u);
+      log_sample(tab, b.samples, key, loc.hash, loc.bucket, b.ab_threshold, b.now, kind);
+    }
     return flags;
   }
 };

@@ -47,6 +47,25 @@ struct candidate_log {
   std::uint64_t capacity = 0;
 };
 
+/// What a sampled access event was (sample_event::kind bits).
+enum sample_kind : std::uint8_t {
+  sample_hit = 1u << 0,      ///< the key was present
+  sample_write = 1u << 1,    ///< an insert or assign (else a find)
+  sample_group_b = 1u << 2,  ///< the key's bucket serves the candidate model (live A/B)
+};
+
+/// Access events of the sampled keys (online learning), appended by the per-key code without
+/// blocking; events that do not fit are counted in *dropped. Drained by the owner.
+template <class Key>
+struct sample_log {
+  Key* keys = nullptr;
+  std::uint64_t* times = nullptr;
+  std::uint8_t* kinds = nullptr;           ///< sample_kind bits
+  unsigned long long* cursor = nullptr;    ///< events claimed so far
+  unsigned long long* dropped = nullptr;
+  std::uint64_t capacity = 0;
+};
+
 template <class Key>
 struct table_view {
   Key* keys;                    ///< num_buckets * bucket_slots, empty_key when free
@@ -68,6 +87,8 @@ struct table_view {
   std::uint32_t candidates;     ///< slots scored per eviction (strided sample of the bucket)
   bool admission;               ///< refuse newcomers predicted to return later than every candidate
   candidate_log<Key> log;       ///< optional (capacity 0: off)
+  /// Online learning: a key is sampled when its sample hash is below this (rate x 2^64); 0: off.
+  std::uint64_t sample_threshold;
 
   [[nodiscard]] BELADY_HD std::uint64_t num_slots() const { return num_buckets * bucket_slots; }
   [[nodiscard]] BELADY_HD std::byte* value_at(std::uint64_t slot) const {

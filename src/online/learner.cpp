@@ -1,0 +1,548 @@
+#include "online/learner.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <limits>
+#include <stdexcept>
+
+#include "belady/detail/table.hpp"
+#include "online/sgd.hpp"
+#include "online/stats.hpp"
+
+namespace belady::online {
+namespace {
+
+using model::feature_count;
+
+double ratio(std::uint64_t num, std::uint64_t den) { return den == 0 ? 0.0 : double(num) / double(den); }
+
+double ms_between(std::chrono::steady_clock::time_point a, std::chrono::steady_clock::time_point b) {
+  return std::chrono::duration<double, std::milli>(b - a).count();
+}
+
+std::string format(const char* fmt, double a = 0, double b = 0, double c = 0, double d = 0, double e = 0) {
+  char buf[512];
+  std::snprintf(buf, sizeof buf, fmt, a, b, c, d, e);
+  return buf;
+}
+
+/// The baseline the registry can always roll back to: a recency model (sampled LRU: of the
+/// candidates, evict the one idle longest).
+model::model_params recency_model() {
+  model::model_params p;
+  p.kind = model::model_kind::linear;
+  for (int i = 0; i < feature_count; ++i) p.inv_std[i] = 1.0f;
+  p.w[0] = 1.0f;
+  return p;
+}
+
+/// A fresh MLP of `hidden` units: small seeded weights (zero weights would never break symmetry),
+/// normalisation left for the trainer to fit from the data.
+model::model_params fresh_mlp(std::uint32_t hidden, std::uint64_t seed) {
+  model::model_params p;
+  p.kind = model::model_kind::mlp;
+  p.hidden = hidden;
+  std::mt19937_64 rng(seed);
+  std::normal_distribution<float> w(0.0f, 1.0f / std::sqrt(float(feature_count)));
+  for (std::uint32_t h = 0; h < hidden; ++h) {
+    for (int i = 0; i < feature_count; ++i) p.w1[h][i] = w(rng);
+    p.w2[h] = w(rng) * 0.1f;
+  }
+  return p;
+}
+
+}  // namespace
+
+void to_requests(const std::uint64_t* keys, const std::uint64_t* ticks, const std::uint8_t* kinds, std::size_t n,
+                 std::unordered_map<std::uint64_t, std::uint8_t>& last_kind, std::vector<request_event>& out) {
+  for (std::size_t i = 0; i < n; ++i) {
+    const std::uint8_t kind = kinds[i];
+    const bool hit = (kind & detail::sample_hit) != 0;
+    bool request = true;
+    if ((kind & detail::sample_write) != 0 && !hit) {
+      // An insert right after the key's sampled miss is the read-through fill of that miss.
+      const auto it = last_kind.find(keys[i]);
+      const bool after_miss = it != last_kind.end() && (it->second & (detail::sample_hit | detail::sample_write)) == 0;
+      request = !after_miss;
+    }
+    last_kind[keys[i]] = kind;
+    if (request) out.push_back({keys[i], ticks[i], hit, (kind & detail::sample_group_b) != 0});
+  }
+}
+
+learner::learner(const online_config& config, const cache_shape& shape, model::model_registry& registry)
+    : config_(config),
+      shape_(shape),
+      registry_(registry),
+      sim_capacity_(mini_capacity(shape.capacity, config.sample_rate)),
+      horizon_ticks_(config.horizon_capacities * double(shape.capacity)),
+      rng_(config.seed) {
+  if (!registry_.active()) {
+    model::model_info info;
+    info.note = "online learning's baseline: recency (sampled LRU)";
+    registry_.install(recency_model(), info, true);
+  }
+  mini_sim_options o;
+  o.capacity = sim_capacity_;
+  o.bucket_size = shape_.bucket_size;
+  o.candidates = shape_.candidates;
+  o.decay_half_life = shape_.decay_half_life;
+  o.admission = shape_.admission;
+  o.candidate_log = 2 * std::max<std::size_t>(config_.sample_buffer, 4096) + 16;
+  auto active = registry_.active();
+  train_sim_ = std::make_unique<mini_sim>(o, &active->params);
+  train_sim_version_ = active->version;
+  known_active_ = active->version;
+  report_.enabled = true;
+  report_.state = "idle";
+  report_.active_version = active->version;
+}
+
+void learner::observe(const std::vector<request_event>& events) {
+  for (const request_event& e : events) {
+    window_.push_back(e);
+    if (window_.size() > config_.window) window_.pop_front();
+    label_on_request(e.key, e.tick);
+    const bool train_hit = train_sim_->access(e.key, e.tick);
+    if (phase_ == phase::evaluating) {
+      const bool a = eval_active_->access(e.key, e.tick);
+      const bool c = eval_candidate_->access(e.key, e.tick);
+      const bool l = eval_lru_->access(e.key, e.tick);
+      ++eval_n_;
+      eval_misses_[0] += !a;
+      eval_misses_[1] += !c;
+      eval_misses_[2] += !l;
+      if (c && !a) ++cand_only_;
+      if (a && !c) ++active_only_;
+      ++ab_req_[e.group_b ? 1 : 0];
+      if (e.hit) ++ab_hit_[e.group_b ? 1 : 0];
+    } else if (phase_ == phase::watching) {
+      ++watch_requests_seen_;
+    }
+    ++requests_since_training_;
+    // The eviction this request's miss caused (if any) logged candidates to label from now on.
+    if (!train_hit) take_training_candidates();
+  }
+  if (window_.size() >= 1000) {
+    // Ticks are batch calls, not requests: the horizon of `horizon_capacities` x capacity
+    // requests is converted with the stream's own ticks per request (the window's sampled
+    // requests stand for size / rate requests of the full stream).
+    const double requests = double(window_.size()) / config_.sample_rate;
+    const double ticks = double(window_.back().tick - window_.front().tick);
+    horizon_ticks_ = std::max(1.0, config_.horizon_capacities * double(shape_.capacity) * ticks / requests);
+  }
+  if (!events.empty()) retire_pending(events.back().tick);
+  std::lock_guard lock(report_mutex_);
+  report_.sampled_requests += events.size();
+}
+
+void learner::take_training_candidates() {
+  const auto c = train_sim_->take_candidates();
+  for (std::size_t i = 0; i < c.keys.size(); ++i) {
+    pending_candidate p{};
+    std::copy_n(&c.features[i * feature_count], feature_count, p.features);
+    p.key = c.keys[i];
+    p.tick = c.times[i];
+    p.labelled = false;
+    pending_.push_back(p);
+    waiting_[p.key].push_back(pending_base_ + pending_.size() - 1);
+  }
+}
+
+float learner::horizon_label() const { return static_cast<float>(std::log2(1.0 + horizon_ticks_)); }
+
+void learner::label_on_request(std::uint64_t key, std::uint64_t tick) {
+  const auto it = waiting_.find(key);
+  if (it == waiting_.end()) return;
+  bool all_done = true;
+  for (std::uint64_t idx : it->second) {
+    if (idx < pending_base_) continue;  // already retired (censored)
+    pending_candidate& p = pending_[idx - pending_base_];
+    if (p.labelled) continue;
+    if (tick > p.tick) {
+      const double gap = std::min(double(tick - p.tick), horizon_ticks_);
+      add_sample(p.features, static_cast<float>(std::log2(1.0 + gap)));
+      p.labelled = true;
+    } else {
+      all_done = false;  // decided in this very tick: the next request labels it
+    }
+  }
+  if (all_done) waiting_.erase(it);
+}
+
+void learner::retire_pending(std::uint64_t tick) {
+  while (!pending_.empty()) {
+    pending_candidate& p = pending_.front();
+    if (!p.labelled) {
+      if (double(tick - p.tick) < horizon_ticks_) break;
+      add_sample(p.features, horizon_label());  // not requested again within the horizon
+    }
+    pending_.pop_front();
+    ++pending_base_;
+  }
+  if (waiting_.size() > 4 * config_.window + 1024) {
+    // Keys never requested again leave entries behind: rebuild from what is still pending.
+    waiting_.clear();
+    for (std::size_t i = 0; i < pending_.size(); ++i)
+      if (!pending_[i].labelled) waiting_[pending_[i].key].push_back(pending_base_ + i);
+  }
+}
+
+void learner::add_sample(const float* features, float label) {
+  std::array<float, feature_count + 1> s{};
+  std::copy_n(features, feature_count, s.begin());
+  s[feature_count] = label;
+  samples_.push_back(s);
+  if (samples_.size() > config_.window) samples_.pop_front();
+}
+
+bool learner::due_for_training(clock::time_point now) const {
+  if (samples_.size() < 1000 || requests_since_training_ < config_.train_every_samples) return false;
+  if (config_.manual || config_.train_interval_ms == 0 || last_training_ == clock::time_point{}) return true;
+  return ms_between(last_training_, now) >= double(config_.train_interval_ms);
+}
+
+void learner::step(std::uint64_t tick, clock::time_point now, const live_counters& live) {
+  last_tick_ = tick;
+  double load = 0;
+  if (!config_.manual && last_step_ != clock::time_point{}) {
+    const double seconds = std::chrono::duration<double>(now - last_step_).count();
+    if (seconds > 0) {
+      load = double(live.keys - last_live_.keys) / seconds;
+      peak_load_ = std::max(peak_load_, load);
+    }
+  }
+  last_step_ = now;
+  const live_counters previous = history_.empty() ? live : history_.back();
+  last_live_ = live;
+  history_.push_back(live);
+  if (history_.size() > 4096) history_.pop_front();
+  // An activation the learner did not make (the host installed or activated a model): drop any
+  // evaluation (it compared against the old model) and watch the new one like a promotion.
+  const std::uint64_t active_now = registry_.active_version();
+  if (active_now != known_active_) {
+    known_active_ = active_now;
+    if (phase_ == phase::evaluating) end_evaluation();
+    auto active = registry_.active();
+    train_sim_->set_model(active->params);
+    train_sim_version_ = active->version;
+    start_watch(active_now, previous);
+  }
+  try {
+    switch (phase_) {
+      case phase::idle:
+        if (!due_for_training(now)) break;
+        if (!config_.manual && peak_load_ > 0 && load > config_.yield_load * peak_load_) {
+          std::lock_guard lock(report_mutex_);
+          ++report_.suspensions;
+          report_.state = "suspended";
+          break;
+        }
+        eval_start_live_ = live;
+        train_candidate(tick, now);
+        break;
+      case phase::evaluating:
+        decide(tick, now);
+        if (phase_ == phase::watching) {
+          known_active_ = registry_.active_version();
+          start_watch(known_active_, live);
+        }
+        break;
+      case phase::watching:
+        watch(tick, now, live);
+        break;
+    }
+  } catch (const std::exception& e) {
+    // A failed round changes nothing the cache serves: the active model stays.
+    end_evaluation();
+    phase_ = phase::idle;
+    requests_since_training_ = 0;
+    last_training_ = now;
+    online_decision d;
+    d.what = online_decision::kind::failed;
+    d.tick = tick;
+    d.at = now;
+    d.reason = std::string("training round failed: ") + e.what();
+    {
+      std::lock_guard lock(report_mutex_);
+      report_.last_error = d.reason;
+    }
+    record(std::move(d));
+  }
+  std::lock_guard lock(report_mutex_);
+  report_.active_version = registry_.active_version();
+  if (report_.state != "suspended" || phase_ != phase::idle)
+    report_.state = phase_ == phase::idle ? "idle" : phase_ == phase::evaluating ? "evaluating" : "watching";
+}
+
+void learner::train_candidate(std::uint64_t tick, clock::time_point now) {
+  set_state("training");
+  const auto started = clock::now();
+  // Every 10th sample is held out for the validation figures the registry records.
+  std::vector<float> x, y, vx, vy;
+  x.reserve(samples_.size() * feature_count);
+  y.reserve(samples_.size());
+  for (std::size_t i = 0; i < samples_.size(); ++i) {
+    const auto& s = samples_[i];
+    std::vector<float>& tx = i % 10 == 9 ? vx : x;
+    std::vector<float>& ty = i % 10 == 9 ? vy : y;
+    tx.insert(tx.end(), s.begin(), s.begin() + feature_count);
+    ty.push_back(s[feature_count]);
+  }
+  auto active = registry_.active();
+  model::model_params start = active->params;
+  const bool baseline = active->version == 1 && active->params.kind == model::model_kind::linear &&
+                        active->info.training_samples == 0;
+  if (baseline) {
+    // The recency baseline is not a trained model: start from scratch (or a fresh MLP).
+    start = config_.mlp_hidden > 0 ? fresh_mlp(config_.mlp_hidden, config_.seed) : model::model_params{};
+  }
+  sgd_options o;
+  o.learning_rate = config_.learning_rate;
+  o.max_learning_rate = config_.max_learning_rate;
+  o.l1 = config_.l1;
+  o.l2 = config_.l2;
+  o.epochs = baseline ? std::max<std::uint32_t>(config_.epochs, 8) : config_.epochs;
+  o.seed = config_.seed + report_.training_rounds;
+  sgd_report r;
+  const model::model_params p = sgd_update(start, x.data(), y.data(), y.size(), o, &r);
+  model::model_info info;
+  info.training_samples = y.size();
+  if (!vy.empty()) {
+    info.validation_loss = mean_squared_error(p, vx.data(), vy.data(), vy.size());
+    info.validation_accuracy = pairwise_accuracy(p, vx.data(), vy.data(), vy.size());
+  }
+  info.note = "online round " + std::to_string(report_.training_rounds + 1) + " at tick " + std::to_string(tick);
+  const std::uint64_t version = registry_.install(p, info, false);  // validated; a shadow
+  requests_since_training_ = 0;
+  last_training_ = now;
+  {
+    std::lock_guard lock(report_mutex_);
+    ++report_.training_rounds;
+    report_.trainer_busy_seconds += std::chrono::duration<double>(clock::now() - started).count();
+  }
+  start_evaluation(registry_.find(version));
+}
+
+void learner::start_evaluation(std::shared_ptr<const model::installed_model> cand) {
+  if (!cand) throw std::runtime_error("the candidate was dropped from the registry before its evaluation");
+  const auto started = clock::now();
+  auto active = registry_.active();
+  mini_sim_options o;
+  o.capacity = sim_capacity_;
+  o.bucket_size = shape_.bucket_size;
+  o.candidates = shape_.candidates;
+  o.decay_half_life = shape_.decay_half_life;
+  o.admission = shape_.admission;
+  eval_active_ = std::make_unique<mini_sim>(o, &active->params);
+  eval_candidate_ = std::make_unique<mini_sim>(o, &cand->params);
+  o.eviction = policy::lru;
+  eval_lru_ = std::make_unique<mini_sim>(o, nullptr);
+  // Warm the three on the recent past so the comparison starts from full caches; only requests
+  // after this point (none of which the candidate was trained on) count.
+  const std::size_t warm = std::min<std::size_t>(window_.size(), std::max<std::uint64_t>(20 * sim_capacity_, 20'000));
+  for (std::size_t i = window_.size() - warm; i < window_.size(); ++i) {
+    const request_event& e = window_[i];
+    (void)eval_active_->access(e.key, e.tick);
+    (void)eval_candidate_->access(e.key, e.tick);
+    (void)eval_lru_->access(e.key, e.tick);
+  }
+  eval_n_ = cand_only_ = active_only_ = 0;
+  eval_misses_[0] = eval_misses_[1] = eval_misses_[2] = 0;
+  ab_req_[0] = ab_req_[1] = ab_hit_[0] = ab_hit_[1] = 0;
+  const double fraction = std::clamp(config_.ab_fraction, 0.0, 1.0);
+  ab_threshold_ = static_cast<std::uint64_t>(fraction * 18446744073709551615.0);
+  candidate_.store(std::move(cand), std::memory_order_release);
+  phase_ = phase::evaluating;
+  std::lock_guard lock(report_mutex_);
+  report_.trainer_busy_seconds += std::chrono::duration<double>(clock::now() - started).count();
+}
+
+void learner::end_evaluation() {
+  candidate_.store(nullptr, std::memory_order_release);
+  ab_threshold_ = 0;
+  eval_active_.reset();
+  eval_candidate_.reset();
+  eval_lru_.reset();
+}
+
+void learner::decide(std::uint64_t tick, clock::time_point now) {
+  if (eval_n_ < std::max<std::size_t>(config_.min_eval_requests, 1000)) return;
+  const auto cand = candidate_.load(std::memory_order_acquire);
+  online_decision d;
+  d.version = cand ? cand->version : 0;
+  d.tick = tick;
+  d.at = now;
+  d.eval_requests = eval_n_;
+  d.sim_miss_active = ratio(eval_misses_[0], eval_n_);
+  d.sim_miss_candidate = ratio(eval_misses_[1], eval_n_);
+  d.sim_miss_lru = ratio(eval_misses_[2], eval_n_);
+  // The simulations ran on the same requests, so the outcomes are paired: McNemar's exact test
+  // on the requests where exactly one of the two hit.
+  d.p_value = mcnemar_one_sided(cand_only_, active_only_);
+  const double p_worse = mcnemar_one_sided(active_only_, cand_only_);
+  d.ab_requests_candidate = ab_req_[1];
+  d.ab_hit_candidate = ratio(ab_hit_[1], ab_req_[1]);
+  d.ab_requests_active = ab_req_[0];
+  d.ab_hit_active = ratio(ab_hit_[0], ab_req_[0]);
+  const double p_ab_worse = two_proportion_p_less(ab_hit_[1], ab_req_[1], ab_hit_[0], ab_req_[0]);
+  const std::string figures =
+      format("simulated miss ratio %.4f (candidate) vs %.4f (active), LRU %.4f; candidate-only hits %.0f, "
+             "active-only hits %.0f",
+             d.sim_miss_candidate, d.sim_miss_active, d.sim_miss_lru, double(cand_only_), double(active_only_));
+  if (d.p_value < config_.significance) {
+    if (ab_req_[1] >= 100 && p_ab_worse < config_.significance) {
+      d.what = online_decision::kind::rejected;
+      d.reason = "better in simulation but worse live: candidate buckets hit " +
+                 format("%.4f vs %.4f (two-proportion z-test p = %.2g); ", d.ab_hit_candidate, d.ab_hit_active,
+                        p_ab_worse) +
+                 figures;
+    } else {
+      d.what = online_decision::kind::promoted;
+      d.reason = format("better with p = %.2g (McNemar, %.0f requests): ", d.p_value, double(eval_n_)) + figures;
+    }
+  } else if (p_worse < config_.significance) {
+    d.what = online_decision::kind::rejected;
+    d.reason = format("worse with p = %.2g (McNemar, %.0f requests): ", p_worse, double(eval_n_)) + figures;
+  } else if (eval_n_ >= config_.max_eval_requests) {
+    d.what = online_decision::kind::rejected;
+    d.reason = format("not significantly better after %.0f requests (p = %.2g): ", double(eval_n_), d.p_value) + figures;
+  } else {
+    return;  // keep evaluating
+  }
+  end_evaluation();
+  if (d.what == online_decision::kind::promoted) {
+    registry_.activate(d.version);
+    train_sim_->set_model(cand->params);
+    train_sim_version_ = d.version;
+    phase_ = phase::watching;  // step() starts the watch
+  } else {
+    phase_ = phase::idle;
+  }
+  record(std::move(d));
+}
+
+void learner::start_watch(std::uint64_t version, const live_counters& before) {
+  // The pre-swap baseline: the live figures over the most recent stretch before the swap that
+  // holds at least 4 x watch_min_requests requests (or all there is).
+  baseline_start_live_ = history_.empty() ? live_counters{} : history_.front();
+  for (auto it = history_.rbegin(); it != history_.rend(); ++it) {
+    if (it->requests > before.requests) continue;  // after the swap
+    baseline_start_live_ = *it;
+    if (before.requests - it->requests >= 4 * config_.watch_min_requests) break;
+  }
+  const std::uint64_t req = before.requests - baseline_start_live_.requests;
+  hit_before_ = ratio(before.hits - baseline_start_live_.hits, req);
+  const std::uint64_t timed = before.timed_keys - baseline_start_live_.timed_keys;
+  ns_before_ = timed > 0 ? ratio(before.busy_ns - baseline_start_live_.busy_ns, timed) : 0.0;
+  watch_start_live_ = before;
+  watched_version_ = version;
+  watch_requests_seen_ = 0;
+  const auto rec = registry_.record(version);
+  activated_at_ = rec ? rec->state_changed_at : std::chrono::system_clock::now();
+  phase_ = phase::watching;
+}
+
+void learner::watch(std::uint64_t tick, clock::time_point now, const live_counters& live) {
+  const std::uint64_t req = live.requests - watch_start_live_.requests;
+  const std::uint64_t hits = live.hits - watch_start_live_.hits;
+  const double hit_after = ratio(hits, req);
+  const std::uint64_t timed = live.timed_keys - watch_start_live_.timed_keys;
+  const double ns_after = timed > 0 ? ratio(live.busy_ns - watch_start_live_.busy_ns, timed) : 0.0;
+  const double thr = config_.rollback_threshold;
+  std::string why;
+  if (req >= config_.watch_min_requests && watch_start_live_.requests - baseline_start_live_.requests >=
+      config_.watch_min_requests && hit_before_ > 0 && hit_after < hit_before_ * (1.0 - thr)) {
+    // Past the threshold and not noise: the drop must also be significant (the baseline's
+    // request count is at least watch_min_requests as well).
+    const std::uint64_t before_req = watch_start_live_.requests - baseline_start_live_.requests;
+    const std::uint64_t before_hits = watch_start_live_.hits - baseline_start_live_.hits;
+    if (two_proportion_p_less(hits, req, before_hits, before_req) < 0.001)
+      why = format("live hit ratio fell from %.4f to %.4f (%.1f %%, threshold %.0f %%)", hit_before_, hit_after,
+                   100.0 * (hit_after / hit_before_ - 1.0), 100.0 * thr);
+  }
+  // Latency is wall time: not judged in manual mode, whose runs must be reproducible.
+  if (why.empty() && !config_.manual && timed >= config_.watch_min_requests && ns_before_ > 0 &&
+      ns_after > ns_before_ * (1.0 + thr))
+    why = format("per-key latency rose from %.1f ns to %.1f ns (+%.1f %%, threshold %.0f %%)", ns_before_, ns_after,
+                 100.0 * (ns_after / ns_before_ - 1.0), 100.0 * thr);
+  online_decision d;
+  d.version = watched_version_;
+  d.tick = tick;
+  d.hit_before = hit_before_;
+  d.hit_after = hit_after;
+  d.ns_per_key_before = ns_before_;
+  d.ns_per_key_after = ns_after;
+  if (!why.empty()) {
+    const auto detected = std::chrono::system_clock::now();
+    registry_.rollback("online watch: " + why);
+    const auto reverted = std::chrono::system_clock::now();
+    auto active = registry_.active();
+    known_active_ = active->version;
+    train_sim_->set_model(active->params);
+    train_sim_version_ = active->version;
+    d.what = online_decision::kind::rolled_back;
+    d.at = clock::now();
+    d.detect_ms = std::chrono::duration<double, std::milli>(detected - activated_at_).count();
+    d.revert_ms = std::chrono::duration<double, std::milli>(reverted - activated_at_).count();
+    d.reason = why + "; version " + std::to_string(active->version) + " is active again";
+    phase_ = phase::idle;
+    record(std::move(d));
+    return;
+  }
+  const bool over =
+      config_.manual ? watch_requests_seen_ >= config_.watch_samples
+                     : std::chrono::duration<double, std::milli>(std::chrono::system_clock::now() - activated_at_).count() >=
+                           double(config_.watch_ms);
+  if (!over) return;
+  d.what = online_decision::kind::kept;
+  d.at = now;
+  d.reason = format("kept: live hit ratio %.4f before, %.4f after", hit_before_, hit_after);
+  phase_ = phase::idle;
+  record(std::move(d));
+}
+
+void learner::record(online_decision d) {
+  std::lock_guard lock(report_mutex_);
+  switch (d.what) {
+    case online_decision::kind::promoted: ++report_.promotions; break;
+    case online_decision::kind::rejected: ++report_.rejections; break;
+    case online_decision::kind::rolled_back: ++report_.rollbacks; break;
+    case online_decision::kind::failed: ++report_.failures; break;
+    case online_decision::kind::kept: break;
+  }
+  report_.decisions.push_back(std::move(d));
+  if (report_.decisions.size() > 256) report_.decisions.erase(report_.decisions.begin());
+}
+
+void learner::note_drain(std::uint64_t events, std::uint64_t dropped) {
+  std::lock_guard lock(report_mutex_);
+  report_.sampled_events += events;
+  report_.dropped_events += dropped;
+}
+
+void learner::note_failure(const std::string& what) {
+  online_decision d;
+  d.what = online_decision::kind::failed;
+  d.tick = last_tick_;
+  d.at = clock::now();
+  d.reason = what;
+  {
+    std::lock_guard lock(report_mutex_);
+    report_.last_error = what;
+  }
+  record(std::move(d));
+}
+
+void learner::set_state(const char* state) {
+  std::lock_guard lock(report_mutex_);
+  report_.state = state;
+}
+
+online_report learner::report() const {
+  std::lock_guard lock(report_mutex_);
+  return report_;
+}
+
+}  // namespace belady::online

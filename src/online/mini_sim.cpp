@@ -1,0 +1,48 @@
+#include "online/mini_sim.hpp"
+
+#include <algorithm>
+#include <cmath>
+
+#include "belady/model/registry.hpp"
+
+namespace belady::online {
+
+std::uint64_t mini_capacity(std::uint64_t capacity, double rate) {
+  return std::max<std::uint64_t>(16, static_cast<std::uint64_t>(std::llround(double(capacity) * rate)));
+}
+
+mini_sim::mini_sim(const mini_sim_options& o, const model::model_params* model) {
+  cache_config c;
+  // Whole buckets of at most the full cache's size: the miniature keeps the same associativity
+  // when it can, and is fully associative when it is smaller than one bucket.
+  c.bucket_size = static_cast<std::uint32_t>(std::min<std::uint64_t>(o.bucket_size, o.capacity));
+  c.capacity = o.capacity / c.bucket_size * c.bucket_size;
+  c.dim = 1;
+  c.eviction = o.eviction;
+  c.executor = backend::host;
+  c.host_threads = 1;  // deterministic, and the simulations are small
+  c.learned_candidates = o.candidates;
+  c.learned_admission = o.admission;
+  c.decay_half_life = o.decay_half_life;  // in the full cache's ticks: the times are the full cache's
+  cache_ = std::make_unique<cache<std::uint64_t, std::int8_t>>(c);
+  if (o.eviction == policy::learned && model != nullptr) cache_->models().install(*model);
+  if (o.candidate_log > 0) cache_->set_candidate_log(o.candidate_log);
+}
+
+bool mini_sim::access(std::uint64_t key, std::uint64_t tick) {
+  cache_->advance_clock(tick);
+  const std::uint64_t k[1] = {key};
+  std::int8_t v[1] = {0};
+  bool found[1] = {false};
+  ++requests_;
+  if (cache_->find(k, v, found) == 1) return true;
+  ++misses_;
+  (void)cache_->insert_or_assign(k, v);
+  return false;
+}
+
+void mini_sim::set_model(const model::model_params& p) { cache_->models().install(p); }
+
+eviction_candidates<std::uint64_t> mini_sim::take_candidates() { return cache_->take_candidate_log(); }
+
+}  // namespace belady::online

@@ -1,0 +1,47 @@
+#pragma once
+// A miniature simulation (Waldspurger et al., ATC'17): a small real belady::cache of capacity
+// C x sampling rate, fed the sampled requests at their original logical times. Spatial sampling
+// keeps every access of a sampled key, so the miniature's miss ratio estimates the full cache's.
+#include <cstdint>
+#include <memory>
+
+#include "belady/cache.hpp"
+#include "belady/model/model.hpp"
+
+namespace belady::online {
+
+struct mini_sim_options {
+  std::uint64_t capacity = 64;
+  std::uint32_t bucket_size = 128;
+  policy eviction = policy::learned;
+  std::uint32_t candidates = 16;
+  double decay_half_life = 1;
+  bool admission = false;
+  std::size_t candidate_log = 0;  ///< > 0: log eviction candidates (training data)
+};
+
+class mini_sim {
+ public:
+  /// `model`: installed and active when given (learned); none: LRU order.
+  mini_sim(const mini_sim_options& o, const model::model_params* model);
+
+  /// One request at logical time `tick` (>= the previous one's): a find, and on a miss an insert.
+  /// Returns whether it hit.
+  bool access(std::uint64_t key, std::uint64_t tick);
+
+  /// Installs and activates `p` (learned only).
+  void set_model(const model::model_params& p);
+  [[nodiscard]] eviction_candidates<std::uint64_t> take_candidates();
+
+  [[nodiscard]] std::uint64_t requests() const noexcept { return requests_; }
+  [[nodiscard]] std::uint64_t misses() const noexcept { return misses_; }
+
+ private:
+  std::unique_ptr<cache<std::uint64_t, std::int8_t>> cache_;
+  std::uint64_t requests_ = 0, misses_ = 0;
+};
+
+/// The miniature capacity for a cache of `capacity` sampled at `rate`: at least 16 slots.
+std::uint64_t mini_capacity(std::uint64_t capacity, double rate);
+
+}  // namespace belady::online
