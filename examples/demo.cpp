@@ -313,11 +313,14 @@ int main(int argc, char** argv) {
         std::printf("%-8llu %-11s %9llu %9s %12s %12s %9s  %s\n", (unsigned long long)d.version,
                     belady::to_string(d.what), at, "", "", "", "", d.reason.c_str());
     }
-    std::printf("\nModel versions (registry):\n%-8s %-7s %-12s %9s  %s\n", "version", "parent", "state", "samples", "note");
+    std::printf("\nModel versions (registry; validation on held-out samples: mean squared error of log2 time to\n"
+                "next use, share of pairs ranked right):\n%-8s %-7s %-12s %9s %8s %8s  %s\n",
+                "version", "parent", "state", "samples", "mse", "pairs", "note");
     for (const auto& m : learned.models)
-      std::printf("%-8llu %-7llu %-12s %9llu  %s\n", (unsigned long long)m.version,
+      std::printf("%-8llu %-7llu %-12s %9llu %8.3f %8.3f  %s\n", (unsigned long long)m.version,
                   (unsigned long long)m.parent_version, belady::model::to_string(m.state),
-                  (unsigned long long)m.info.training_samples, m.info.note.c_str());
+                  (unsigned long long)m.info.training_samples, m.info.validation_loss, m.info.validation_accuracy,
+                  m.info.note.c_str());
     std::printf("\nPer-phase columns: hit ratio within that phase. 'refused': newcomers scoring below every\n"
                 "resident of their bucket (admission). learned: policy::learned with online learning (sampled\n"
                 "requests, a warm-started trainer, miniature simulations, McNemar's test, rollback watch).\n"

@@ -232,11 +232,13 @@ class BELADY_API cache {
   void online_step();
 
   /**
-   * @brief Moves the logical clock forward: the next batch's time stamp is at least `tick`
-   * (never moves back). For replaying a recorded stream at its original times, as the online
-   * learner's miniature simulations do.
+   * @brief Sets the logical clock: the next batch's time stamp is `tick` (now() becomes tick - 1).
+   * For replaying a recorded stream at its original times, as the online learner's miniature
+   * simulations do: several calls may then share a time stamp. Moving it backwards is allowed
+   * but makes the recency of stored entries meaningless. Not concurrent with other operations.
+   * @throw invalid_argument when tick is 0 (0 is before the first batch)
    */
-  void advance_clock(std::uint64_t tick);
+  void set_clock(std::uint64_t tick);
 
  private:
   struct impl;

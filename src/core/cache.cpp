@@ -290,7 +290,9 @@ void check_online(const cache_config& c, detail::table_shape& shape) {
   if (c.eviction != policy::learned)
     fail("online.enabled", "online learning trains policy::learned models; this cache uses policy::" +
                                std::string(to_string(c.eviction)));
-  check_range("sample_rate", o.sample_rate, 0.001, 0.05);
+  // Manual mode may sample up to every key: replays of small traces need miniature simulations
+  // of a useful size (a rate of 1 makes them full simulations).
+  check_range("sample_rate", o.sample_rate, 0.001, o.manual ? 1.0 : 0.05);
   check_range("window", double(o.window), 100'000, 1'000'000);
   check_range("ab_fraction", o.ab_fraction, 0.01, 0.10);
   check_range("rollback_threshold", o.rollback_threshold, 0.05, 0.15);
@@ -306,7 +308,8 @@ void check_online(const cache_config& c, detail::table_shape& shape) {
   if (!(o.l1 >= 0) || !(o.l2 >= 0)) fail("online.l1", "penalties must be >= 0");
   if (o.epochs == 0) fail("online.epochs", "must be at least 1");
   if (o.train_every_samples == 0) fail("online.train_every_samples", "must be at least 1");
-  shape.sample_threshold = static_cast<std::uint64_t>(o.sample_rate * 18446744073709551616.0);
+  shape.sample_threshold = o.sample_rate >= 1.0 ? ~std::uint64_t{0}
+                                                : static_cast<std::uint64_t>(o.sample_rate * 18446744073709551616.0);
 }
 
 detail::table_shape shape_of(cache_config& c, std::size_t elem_bytes) {
@@ -724,11 +727,9 @@ void cache<Key, T>::online_step() {
 }
 
 template <cache_key Key, cache_value T>
-void cache<Key, T>::advance_clock(std::uint64_t tick) {
-  // The next batch gets max(tick, now() + 1).
-  std::uint64_t cur = impl_->clock.load(std::memory_order_relaxed);
-  while (cur + 1 < tick && !impl_->clock.compare_exchange_weak(cur, tick - 1, std::memory_order_relaxed)) {
-  }
+void cache<Key, T>::set_clock(std::uint64_t tick) {
+  if (tick == 0) fail("tick", "must be at least 1 (0 is before the first batch)");
+  impl_->clock.store(tick - 1, std::memory_order_relaxed);
 }
 
 template <cache_key Key, cache_value T>

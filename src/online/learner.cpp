@@ -175,7 +175,7 @@ void learner::retire_pending(std::uint64_t tick) {
   while (!pending_.empty()) {
     pending_candidate& p = pending_.front();
     if (!p.labelled) {
-      if (double(tick - p.tick) < horizon_ticks_) break;
+      if (tick <= p.tick || double(tick - p.tick) < horizon_ticks_) break;
       add_sample(p.features, horizon_label());  // not requested again within the horizon
     }
     pending_.pop_front();

@@ -30,13 +30,18 @@ mini_sim::mini_sim(const mini_sim_options& o, const model::model_params* model) 
 }
 
 bool mini_sim::access(std::uint64_t key, std::uint64_t tick) {
-  cache_->advance_clock(tick);
+  // The full cache's time stamps, shared by every request of one of its batches: the find and
+  // the fill both happen "at" the request's tick, so recency and gaps are in the full cache's
+  // units and the labels (next request tick - eviction tick) line up with the features.
+  tick = tick == 0 ? 1 : tick;
+  cache_->set_clock(tick);
   const std::uint64_t k[1] = {key};
   std::int8_t v[1] = {0};
   bool found[1] = {false};
   ++requests_;
   if (cache_->find(k, v, found) == 1) return true;
   ++misses_;
+  cache_->set_clock(tick);
   (void)cache_->insert_or_assign(k, v);
   return false;
 }

@@ -25,7 +25,8 @@ class mini_sim {
   /// `model`: installed and active when given (learned); none: LRU order.
   mini_sim(const mini_sim_options& o, const model::model_params* model);
 
-  /// One request at logical time `tick` (>= the previous one's): a find, and on a miss an insert.
+  /// One request at the full cache's logical time `tick` (>= the previous one's; requests may
+  /// share one): a find, and on a miss an insert, both stamped `tick`.
   /// Returns whether it hit.
   bool access(std::uint64_t key, std::uint64_t tick);
 

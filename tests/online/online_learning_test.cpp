@@ -99,14 +99,21 @@ TEST(OnlineLearning, ValidatesItsConfiguration) {
     mutate(config);
     return config;
   };
-  EXPECT_THROW(cache_t(bad([](auto& c) { c.online.sample_rate = 0.2; })), belady::invalid_argument);
+  // Above 5 % only in manual mode (replays of small traces), and never above 1.
+  EXPECT_THROW(cache_t(bad([](auto& c) {
+                 c.online.sample_rate = 0.2;
+                 c.online.manual = false;
+               })),
+               belady::invalid_argument);
+  EXPECT_THROW(cache_t(bad([](auto& c) { c.online.sample_rate = 1.5; })), belady::invalid_argument);
+  EXPECT_NO_THROW(cache_t(bad([](auto& c) { c.online.sample_rate = 1.0; })));
   EXPECT_THROW(cache_t(bad([](auto& c) { c.online.window = 10; })), belady::invalid_argument);
   EXPECT_THROW(cache_t(bad([](auto& c) { c.online.ab_fraction = 0.5; })), belady::invalid_argument);
   EXPECT_THROW(cache_t(bad([](auto& c) { c.online.rollback_threshold = 0.01; })), belady::invalid_argument);
   EXPECT_THROW(cache_t(bad([](auto& c) { c.online.min_eval_requests = 10; })), belady::invalid_argument);
   EXPECT_THROW(cache_t(bad([](auto& c) { c.eviction = belady::policy::lru; })), belady::invalid_argument);
   try {
-    cache_t(bad([](auto& c) { c.online.sample_rate = 0.2; }));
+    cache_t(bad([](auto& c) { c.online.sample_rate = 1.5; }));
   } catch (const belady::invalid_argument& e) {
     EXPECT_NE(std::string(e.what()).find("online.sample_rate"), std::string::npos) << e.what();
   }
