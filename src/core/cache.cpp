@@ -9,6 +9,11 @@
 #include <thread>
 #include <unordered_map>
 #include <vector>
+#if defined(__linux__)
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+#endif
 #include <limits>
 #include <string>
 
@@ -170,6 +175,7 @@ struct cache<Key, T>::impl {
   // Declared after the backend: the sample buffers and the learner's models go first.
   std::atomic<std::shared_ptr<detail::sample_buffer<Key>>> sampling;  // the buffer batches append to
   std::shared_ptr<detail::sample_buffer<Key>> spare_samples;          // drained; swapped in next
+  std::shared_ptr<detail::sample_buffer<Key>> retiring_samples;       // swapped out, not yet drained
   std::unique_ptr<online::learner> learner;
   std::unordered_map<std::uint64_t, std::uint8_t> last_kind;  // per sampled key (to_requests)
   std::mutex step_mutex;  // one drain/step at a time: the thread, or online_step() in manual mode
@@ -205,15 +211,17 @@ struct cache<Key, T>::impl {
     return c;
   }
 
-  /// Swaps the sample buffers, waits until no batch still holds the old one (they hold it only
-  /// while they run), and copies its events out.
+  /// Swaps the sample buffers and copies the old one's events out once no batch holds it any
+  /// more (a batch holds it only while it runs). A batch still running (a large one takes
+  /// hundreds of milliseconds) is not waited for: the old buffer is drained on a later turn, and
+  /// batches meanwhile append to the new one.
   detail::sample_events<Key> drain() {
     detail::sample_events<Key> out;
-    auto old = sampling.exchange(spare_samples, std::memory_order_acq_rel);
-    while (old.use_count() > 1) std::this_thread::yield();
+    if (!retiring_samples) retiring_samples = sampling.exchange(std::move(spare_samples), std::memory_order_acq_rel);
+    if (retiring_samples.use_count() > 1) return out;
     std::atomic_thread_fence(std::memory_order_acquire);
-    backend->drain_samples(*old, out);
-    spare_samples = std::move(old);
+    backend->drain_samples(*retiring_samples, out);
+    spare_samples = std::move(retiring_samples);
     return out;
   }
 
@@ -246,6 +254,12 @@ struct cache<Key, T>::impl {
 
   void start_trainer() {
     trainer = std::thread([this] {
+#if defined(__linux__)
+      // The lowest CPU priority for this thread only (Linux applies nice per thread): where the
+      // host backend's workers and the learner share cores, the scheduler serves the cache first.
+      // Best effort; failure changes nothing else.
+      (void)setpriority(PRIO_PROCESS, static_cast<id_t>(::syscall(SYS_gettid)), 19);
+#endif
       std::unique_lock lock(trainer_mutex);
       while (!trainer_stop) {
         trainer_wake.wait_for(lock, std::chrono::milliseconds(std::max<std::uint32_t>(1, config.online.poll_interval_ms)));

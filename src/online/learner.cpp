@@ -100,29 +100,51 @@ learner::learner(const online_config& config, const cache_shape& shape, model::m
 }
 
 void learner::observe(const std::vector<request_event>& events) {
-  for (const request_event& e : events) {
-    window_.push_back(e);
-    if (window_.size() > config_.window) window_.pop_front();
-    label_on_request(e.key, e.tick);
-    const bool train_hit = train_sim_->access(e.key, e.tick);
-    if (phase_ == phase::evaluating) {
-      const bool a = eval_active_->access(e.key, e.tick);
-      const bool c = eval_candidate_->access(e.key, e.tick);
-      const bool l = eval_lru_->access(e.key, e.tick);
-      ++eval_n_;
-      eval_misses_[0] += !a;
-      eval_misses_[1] += !c;
-      eval_misses_[2] += !l;
-      if (c && !a) ++cand_only_;
-      if (a && !c) ++active_only_;
-      ++ab_req_[e.group_b ? 1 : 0];
-      if (e.hit) ++ab_hit_[e.group_b ? 1 : 0];
-    } else if (phase_ == phase::watching) {
-      ++watch_requests_seen_;
+  // Requests of one full-cache batch share a tick: each simulation serves them as one batch
+  // (one find, one insert of the misses), as the full cache did, and at a fraction of the cost
+  // of one call per request.
+  std::vector<std::uint64_t> keys;
+  std::vector<char> train_hit, a, c, l;
+  for (std::size_t i = 0; i < events.size();) {
+    std::size_t j = i;
+    while (j < events.size() && events[j].tick == events[i].tick) ++j;
+    const std::size_t n = j - i;
+    const std::uint64_t tick = events[i].tick;
+    keys.resize(n);
+    for (std::size_t k = 0; k < n; ++k) {
+      const request_event& e = events[i + k];
+      window_.push_back(e);
+      if (window_.size() > config_.window) window_.pop_front();
+      label_on_request(e.key, e.tick);
+      keys[k] = e.key;
     }
-    ++requests_since_training_;
-    // The eviction this request's miss caused (if any) logged candidates to label from now on.
-    if (!train_hit) take_training_candidates();
+    auto hits = [&](std::vector<char>& v) {
+      v.assign(n, 0);
+      return reinterpret_cast<bool*>(v.data());
+    };
+    train_sim_->access_batch(keys.data(), n, tick, hits(train_hit));
+    if (phase_ == phase::evaluating) {
+      eval_active_->access_batch(keys.data(), n, tick, hits(a));
+      eval_candidate_->access_batch(keys.data(), n, tick, hits(c));
+      eval_lru_->access_batch(keys.data(), n, tick, hits(l));
+      for (std::size_t k = 0; k < n; ++k) {
+        const request_event& e = events[i + k];
+        ++eval_n_;
+        eval_misses_[0] += !a[k];
+        eval_misses_[1] += !c[k];
+        eval_misses_[2] += !l[k];
+        if (c[k] && !a[k]) ++cand_only_;
+        if (a[k] && !c[k]) ++active_only_;
+        ++ab_req_[e.group_b ? 1 : 0];
+        if (e.hit) ++ab_hit_[e.group_b ? 1 : 0];
+      }
+    } else if (phase_ == phase::watching) {
+      watch_requests_seen_ += n;
+    }
+    requests_since_training_ += n;
+    // Evictions this batch's misses caused logged candidates to label from now on.
+    if (std::find(train_hit.begin(), train_hit.end(), 0) != train_hit.end()) take_training_candidates();
+    i = j;
   }
   if (window_.size() >= 1000) {
     // Ticks are batch calls, not requests: the horizon of `horizon_capacities` x capacity
@@ -279,11 +301,15 @@ void learner::step(std::uint64_t tick, clock::time_point now, const live_counter
 void learner::train_candidate(std::uint64_t tick, clock::time_point now) {
   set_state("training");
   const auto started = clock::now();
-  // Every 10th sample is held out for the validation figures the registry records.
+  // A round is an incremental update: the most recent samples (at most round_samples) on top of
+  // the active model, not a refit of the whole window. Every 10th is held out for the validation
+  // figures the registry records.
+  constexpr std::size_t round_samples = 50'000;
   std::vector<float> x, y, vx, vy;
-  x.reserve(samples_.size() * feature_count);
-  y.reserve(samples_.size());
-  for (std::size_t i = 0; i < samples_.size(); ++i) {
+  const std::size_t first = samples_.size() > round_samples ? samples_.size() - round_samples : 0;
+  x.reserve((samples_.size() - first) * feature_count);
+  y.reserve(samples_.size() - first);
+  for (std::size_t i = first; i < samples_.size(); ++i) {
     const auto& s = samples_[i];
     std::vector<float>& tx = i % 10 == 9 ? vx : x;
     std::vector<float>& ty = i % 10 == 9 ? vy : y;
@@ -342,11 +368,18 @@ void learner::start_evaluation(std::shared_ptr<const model::installed_model> can
   // Warm the three on the recent past so the comparison starts from full caches; only requests
   // after this point (none of which the candidate was trained on) count.
   const std::size_t warm = std::min<std::size_t>(window_.size(), std::max<std::uint64_t>(20 * sim_capacity_, 20'000));
-  for (std::size_t i = window_.size() - warm; i < window_.size(); ++i) {
-    const request_event& e = window_[i];
-    (void)eval_active_->access(e.key, e.tick);
-    (void)eval_candidate_->access(e.key, e.tick);
-    (void)eval_lru_->access(e.key, e.tick);
+  std::vector<std::uint64_t> keys;
+  std::vector<char> hit;
+  for (std::size_t i = window_.size() - warm; i < window_.size();) {
+    std::size_t j = i;
+    keys.clear();
+    while (j < window_.size() && window_[j].tick == window_[i].tick) keys.push_back(window_[j++].key);
+    hit.assign(keys.size(), 0);
+    bool* h = reinterpret_cast<bool*>(hit.data());
+    eval_active_->access_batch(keys.data(), keys.size(), window_[i].tick, h);
+    eval_candidate_->access_batch(keys.data(), keys.size(), window_[i].tick, h);
+    eval_lru_->access_batch(keys.data(), keys.size(), window_[i].tick, h);
+    i = j;
   }
   eval_n_ = cand_only_ = active_only_ = 0;
   eval_misses_[0] = eval_misses_[1] = eval_misses_[2] = 0;

@@ -46,6 +46,27 @@ bool mini_sim::access(std::uint64_t key, std::uint64_t tick) {
   return false;
 }
 
+void mini_sim::access_batch(const std::uint64_t* keys, std::size_t n, std::uint64_t tick, bool* hit) {
+  if (n == 0) return;
+  if (n == 1) {
+    hit[0] = access(keys[0], tick);
+    return;
+  }
+  tick = tick == 0 ? 1 : tick;
+  values_.assign(n, 0);
+  cache_->set_clock(tick);
+  const std::size_t hits = cache_->find(std::span<const std::uint64_t>(keys, n), values_, std::span<bool>(hit, n));
+  requests_ += n;
+  misses_ += n - hits;
+  miss_keys_.clear();
+  for (std::size_t i = 0; i < n; ++i)
+    if (!hit[i]) miss_keys_.push_back(keys[i]);
+  if (miss_keys_.empty()) return;
+  values_.assign(miss_keys_.size(), 0);
+  cache_->set_clock(tick);
+  (void)cache_->insert_or_assign(miss_keys_, values_);
+}
+
 void mini_sim::set_model(const model::model_params& p) { cache_->models().install(p); }
 
 eviction_candidates<std::uint64_t> mini_sim::take_candidates() { return cache_->take_candidate_log(); }

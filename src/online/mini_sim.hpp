@@ -4,6 +4,7 @@
 // keeps every access of a sampled key, so the miniature's miss ratio estimates the full cache's.
 #include <cstdint>
 #include <memory>
+#include <vector>
 
 #include "belady/cache.hpp"
 #include "belady/model/model.hpp"
@@ -30,6 +31,10 @@ class mini_sim {
   /// Returns whether it hit.
   bool access(std::uint64_t key, std::uint64_t tick);
 
+  /// The requests of one batch of the full cache, all at `tick`: one find of the batch, one
+  /// insert of its misses (as the full cache served them). hit[i] tells whether keys[i] hit.
+  void access_batch(const std::uint64_t* keys, std::size_t n, std::uint64_t tick, bool* hit);
+
   /// Installs and activates `p` (learned only).
   void set_model(const model::model_params& p);
   [[nodiscard]] eviction_candidates<std::uint64_t> take_candidates();
@@ -40,6 +45,8 @@ class mini_sim {
  private:
   std::unique_ptr<cache<std::uint64_t, std::int8_t>> cache_;
   std::uint64_t requests_ = 0, misses_ = 0;
+  std::vector<std::int8_t> values_;
+  std::vector<std::uint64_t> miss_keys_;
 };
 
 /// The miniature capacity for a cache of `capacity` sampled at `rate`: at least 16 slots.
