@@ -137,8 +137,8 @@ int main(int argc, char** argv) {
     const auto& d = *std::find_if(rep.decisions.rbegin(), rep.decisions.rend(), [](const belady::online_decision& x) {
       return x.what == belady::online_decision::kind::rolled_back;
     });
-    std::printf("%5u %12.0f %10.4f %10.4f %10.1f %10.1f\n", trial + 1, rate, d.hit_before, d.hit_after, d.detect_ms,
-                d.revert_ms);
+    std::printf("%5u %12.0f %10.4f %10.4f %10.1f %10.1f  %s\n", trial + 1, rate, d.hit_before, d.hit_after,
+                d.detect_ms, d.revert_ms, d.reason.c_str());
     detect.push_back(d.detect_ms);
     revert.push_back(d.revert_ms);
     rates.push_back(rate);
