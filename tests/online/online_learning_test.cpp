@@ -258,3 +258,15 @@ TEST(OnlineLearning, TrainerThreadRunsBesideConcurrentClients) {
     EXPECT_EQ(r.failures, 0u) << r.last_error;
   }
 }
+
+// The live A/B test's bucket group: about ab_fraction of the buckets, and none when it is off.
+TEST(OnlineLearning, CandidateGroupHoldsTheConfiguredShareOfBuckets) {
+  for (double fraction : {0.01, 0.05, 0.10}) {
+    const auto threshold = static_cast<std::uint64_t>(fraction * 18446744073709551615.0);
+    std::size_t in = 0;
+    const std::size_t buckets = 200'000;
+    for (std::uint64_t b = 0; b < buckets; ++b) in += belady::detail::in_candidate_group(b, threshold);
+    EXPECT_NEAR(double(in) / double(buckets), fraction, 0.1 * fraction + 0.002) << fraction;
+  }
+  for (std::uint64_t b = 0; b < 1000; ++b) EXPECT_FALSE(belady::detail::in_candidate_group(b, 0));
+}
