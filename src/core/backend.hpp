@@ -2,6 +2,7 @@
 // The seam between the owner (cache<Key, T>) and an executor. One implementation template,
 // backend_impl<Key, Exec>, serves both backends; this interface lets the owner pick one at run
 // time without templates leaking into the public header.
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -36,6 +37,9 @@ using candidate_batch = belady::eviction_candidates<Key>;
 template <class Key>
 struct sample_buffer {
   sample_log<Key> log;
+  /// Batches that may still write it (see the owner's pin and drain): the drain reads the log
+  /// only after an acquire load of 0, which the writers' release decrements make safe.
+  std::atomic<std::uint64_t> writers{0};
   std::function<void(sample_log<Key>&)> release;
   sample_buffer() = default;
   sample_buffer(const sample_buffer&) = delete;

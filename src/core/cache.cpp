@@ -72,10 +72,33 @@ struct cache<Key, T>::impl {
 
   /// What a batch reads besides its own buffers, loaded once and kept alive until its work is
   /// complete: the active model, the candidate of a live A/B test, the sample buffer.
+  /// A batch's claim on a sample buffer: counted in its `writers` until released.
+  struct sample_lease {
+    std::shared_ptr<detail::sample_buffer<Key>> buffer;
+    explicit sample_lease(std::shared_ptr<detail::sample_buffer<Key>> b) : buffer(std::move(b)) {}
+    sample_lease(const sample_lease&) = delete;
+    sample_lease& operator=(const sample_lease&) = delete;
+    ~sample_lease() { buffer->writers.fetch_sub(1, std::memory_order_release); }
+  };
+
   struct batch_pins {
     std::shared_ptr<const model::installed_model> model, candidate;
-    std::shared_ptr<detail::sample_buffer<Key>> samples;
+    std::shared_ptr<sample_lease> samples;
   };
+
+  /// Claims the current sample buffer for a batch. The claim is counted before it is confirmed:
+  /// a drain that swapped the buffer in between either sees the count (and waits) or this batch
+  /// sees the swap (and claims the new buffer instead), so no event is written into a buffer
+  /// being drained.
+  std::shared_ptr<sample_lease> claim_samples() {
+    for (;;) {
+      auto buffer = sampling.load();
+      if (!buffer) return {};
+      buffer->writers.fetch_add(1);
+      if (sampling.load() == buffer) return std::make_shared<sample_lease>(std::move(buffer));
+      buffer->writers.fetch_sub(1, std::memory_order_release);
+    }
+  }
 
   /// Loads what the batch reads (learned policy only): one atomic load each, no lock.
   batch_pins pin_model(detail::batch<Key>& b) {
@@ -89,8 +112,8 @@ struct cache<Key, T>::impl {
         b.candidate = p.candidate->backend_params();
         b.ab_threshold = learner->ab_threshold();
       }
-      p.samples = sampling.load(std::memory_order_acquire);
-      if (p.samples) b.samples = p.samples->log;
+      p.samples = claim_samples();
+      if (p.samples) b.samples = p.samples->buffer->log;
     }
     return p;
   }
@@ -217,9 +240,8 @@ struct cache<Key, T>::impl {
   /// batches meanwhile append to the new one.
   detail::sample_events<Key> drain() {
     detail::sample_events<Key> out;
-    if (!retiring_samples) retiring_samples = sampling.exchange(std::move(spare_samples), std::memory_order_acq_rel);
-    if (retiring_samples.use_count() > 1) return out;
-    std::atomic_thread_fence(std::memory_order_acquire);
+    if (!retiring_samples) retiring_samples = sampling.exchange(std::move(spare_samples));
+    if (retiring_samples->writers.load() != 0) return out;  // seq_cst: pairs with claim_samples()
     backend->drain_samples(*retiring_samples, out);
     spare_samples = std::move(retiring_samples);
     return out;
