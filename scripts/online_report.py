@@ -11,7 +11,6 @@ the recovery after the synthetic phase changes, from belady-demo. The section si
 markers; hit_ratio_report.py keeps it when it regenerates the rest of the file.
 """
 import argparse
-import json
 import os
 import re
 import subprocess
@@ -19,7 +18,7 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from hit_ratio_report import EXACT, TRACES  # noqa: E402
+from hit_ratio_report import EXACT, TRACES, run as replay  # noqa: E402
 
 BEGIN = "<!-- online-learning:begin -->"
 END = "<!-- online-learning:end -->"
@@ -28,13 +27,6 @@ END = "<!-- online-learning:end -->"
 def sample_rate(capacity):
     """A miniature of about 4,000 slots: the sampling rate within [5 %, 100 %]."""
     return min(1.0, max(0.05, 4000.0 / capacity))
-
-
-def replay(binary, path, fmt, engine, policies, capacities, extra=()):
-    cmd = [binary, "--trace", path, "--format", fmt, "--engine", engine, "--policy", ",".join(policies),
-           "--capacity", ",".join(str(c) for c in capacities), "--json", *extra]
-    out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
-    return [json.loads(line) for line in out.splitlines() if line.strip()]
 
 
 def median(values):

@@ -83,12 +83,7 @@ learner::learner(const online_config& config, const cache_shape& shape, model::m
     info.note = "online learning's baseline: recency (sampled LRU)";
     registry_.install(recency_model(), info, true);
   }
-  mini_sim_options o;
-  o.capacity = sim_capacity_;
-  o.bucket_size = shape_.bucket_size;
-  o.candidates = shape_.candidates;
-  o.decay_half_life = shape_.decay_half_life;
-  o.admission = shape_.admission;
+  mini_sim_options o = sim_options();
   o.candidate_log = 2 * std::max<std::size_t>(config_.sample_buffer, 4096) + 16;
   auto active = registry_.active();
   train_sim_ = std::make_unique<mini_sim>(o, &active->params);
@@ -97,6 +92,16 @@ learner::learner(const online_config& config, const cache_shape& shape, model::m
   report_.enabled = true;
   report_.state = "idle";
   report_.active_version = active->version;
+}
+
+mini_sim_options learner::sim_options() const {
+  mini_sim_options o;
+  o.capacity = sim_capacity_;
+  o.bucket_size = shape_.bucket_size;
+  o.candidates = shape_.candidates;
+  o.decay_half_life = shape_.decay_half_life;
+  o.admission = shape_.admission;
+  return o;
 }
 
 void learner::observe(const std::vector<request_event>& events) {
@@ -355,12 +360,7 @@ void learner::start_evaluation(std::shared_ptr<const model::installed_model> can
   if (!cand) throw std::runtime_error("the candidate was dropped from the registry before its evaluation");
   const auto started = clock::now();
   auto active = registry_.active();
-  mini_sim_options o;
-  o.capacity = sim_capacity_;
-  o.bucket_size = shape_.bucket_size;
-  o.candidates = shape_.candidates;
-  o.decay_half_life = shape_.decay_half_life;
-  o.admission = shape_.admission;
+  mini_sim_options o = sim_options();
   eval_active_ = std::make_unique<mini_sim>(o, &active->params);
   eval_candidate_ = std::make_unique<mini_sim>(o, &cand->params);
   o.eviction = policy::lru;

@@ -91,6 +91,8 @@ class learner {
     bool labelled;
   };
 
+  /// A miniature of the full cache (policy learned, no model, no candidate log).
+  [[nodiscard]] mini_sim_options sim_options() const;
   void take_training_candidates();
   void label_on_request(std::uint64_t key, std::uint64_t tick);
   void retire_pending(std::uint64_t tick);
