@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <limits>
 #include <stdexcept>
+#include <utility>
 
 #include "belady/detail/table.hpp"
 #include "online/sgd.hpp"
@@ -89,6 +90,7 @@ learner::learner(const online_config& config, const cache_shape& shape, model::m
   train_sim_ = std::make_unique<mini_sim>(o, &active->params);
   train_sim_version_ = active->version;
   known_active_ = active->version;
+  known_model_ = active;
   report_.enabled = true;
   report_.state = "idle";
   report_.active_version = active->version;
@@ -145,6 +147,14 @@ void learner::observe(const std::vector<request_event>& events) {
       }
     } else if (phase_ == phase::watching) {
       watch_requests_seen_ += n;
+      if (watch_old_) {
+        watch_old_->access_batch(keys.data(), n, tick, hits(a));
+        watch_new_->access_batch(keys.data(), n, tick, hits(c));
+        for (std::size_t k = 0; k < n; ++k) {
+          watch_new_only_ += c[k] && !a[k];
+          watch_old_only_ += a[k] && !c[k];
+        }
+      }
     }
     requests_since_training_ += n;
     // Evictions this batch's misses caused logged candidates to label from now on.
@@ -254,7 +264,8 @@ void learner::step(std::uint64_t tick, clock::time_point now, const live_counter
     auto active = registry_.active();
     train_sim_->set_model(active->params);
     train_sim_version_ = active->version;
-    start_watch(active_now, previous);
+    auto replaced = std::exchange(known_model_, active);
+    start_watch(active_now, previous, std::move(replaced));
   }
   try {
     switch (phase_) {
@@ -273,7 +284,8 @@ void learner::step(std::uint64_t tick, clock::time_point now, const live_counter
         decide(tick, now);
         if (phase_ == phase::watching) {
           known_active_ = registry_.active_version();
-          start_watch(known_active_, live);
+          auto replaced = std::exchange(known_model_, registry_.active());
+          start_watch(known_active_, live, std::move(replaced));
         }
         break;
       case phase::watching:
@@ -365,22 +377,8 @@ void learner::start_evaluation(std::shared_ptr<const model::installed_model> can
   eval_candidate_ = std::make_unique<mini_sim>(o, &cand->params);
   o.eviction = policy::lru;
   eval_lru_ = std::make_unique<mini_sim>(o, nullptr);
-  // Warm the three on the recent past so the comparison starts from full caches; only requests
-  // after this point (none of which the candidate was trained on) count.
-  const std::size_t warm = std::min<std::size_t>(window_.size(), std::max<std::uint64_t>(20 * sim_capacity_, 20'000));
-  std::vector<std::uint64_t> keys;
-  std::vector<char> hit;
-  for (std::size_t i = window_.size() - warm; i < window_.size();) {
-    std::size_t j = i;
-    keys.clear();
-    while (j < window_.size() && window_[j].tick == window_[i].tick) keys.push_back(window_[j++].key);
-    hit.assign(keys.size(), 0);
-    bool* h = reinterpret_cast<bool*>(hit.data());
-    eval_active_->access_batch(keys.data(), keys.size(), window_[i].tick, h);
-    eval_candidate_->access_batch(keys.data(), keys.size(), window_[i].tick, h);
-    eval_lru_->access_batch(keys.data(), keys.size(), window_[i].tick, h);
-    i = j;
-  }
+  // Only requests after the warm-up (none of which the candidate was trained on) count.
+  warm_on_window({eval_active_.get(), eval_candidate_.get(), eval_lru_.get()});
   eval_n_ = cand_only_ = active_only_ = 0;
   eval_misses_[0] = eval_misses_[1] = eval_misses_[2] = 0;
   ab_req_[0] = ab_req_[1] = ab_hit_[0] = ab_hit_[1] = 0;
@@ -456,7 +454,37 @@ void learner::decide(std::uint64_t tick, clock::time_point now) {
   record(std::move(d));
 }
 
-void learner::start_watch(std::uint64_t version, const live_counters& before) {
+void learner::warm_on_window(std::initializer_list<mini_sim*> sims) {
+  // Warm on the recent past so a comparison starts from full caches.
+  const std::size_t warm = std::min<std::size_t>(window_.size(), std::max<std::uint64_t>(20 * sim_capacity_, 20'000));
+  std::vector<std::uint64_t> keys;
+  std::vector<char> hit;
+  for (std::size_t i = window_.size() - warm; i < window_.size();) {
+    std::size_t j = i;
+    keys.clear();
+    while (j < window_.size() && window_[j].tick == window_[i].tick) keys.push_back(window_[j++].key);
+    hit.assign(keys.size(), 0);
+    for (mini_sim* sim : sims) sim->access_batch(keys.data(), keys.size(), window_[i].tick, reinterpret_cast<bool*>(hit.data()));
+    i = j;
+  }
+}
+
+void learner::start_watch(std::uint64_t version, const live_counters& before,
+                          std::shared_ptr<const model::installed_model> previous) {
+  const auto started = clock::now();
+  watch_old_.reset();
+  watch_new_.reset();
+  watch_new_only_ = watch_old_only_ = watch_vetoes_ = 0;
+  auto watched = registry_.find(version);
+  if (previous && watched) {
+    watch_old_ = std::make_unique<mini_sim>(sim_options(), &previous->params);
+    watch_new_ = std::make_unique<mini_sim>(sim_options(), &watched->params);
+    warm_on_window({watch_old_.get(), watch_new_.get()});
+  }
+  {
+    std::lock_guard lock(report_mutex_);
+    report_.trainer_busy_seconds += std::chrono::duration<double>(clock::now() - started).count();
+  }
   // The pre-swap baseline: the live figures over the most recent stretch before the swap that
   // holds at least 4 x watch_min_requests requests (or all there is).
   baseline_start_live_ = history_.empty() ? live_counters{} : history_.front();
@@ -491,9 +519,17 @@ void learner::watch(std::uint64_t tick, clock::time_point now, const live_counte
     // request count is at least watch_min_requests as well).
     const std::uint64_t before_req = watch_start_live_.requests - baseline_start_live_.requests;
     const std::uint64_t before_hits = watch_start_live_.hits - baseline_start_live_.hits;
-    if (two_proportion_p_less(hits, req, before_hits, before_req) < 0.001)
-      why = format("live hit ratio fell from %.4f to %.4f (%.1f %%, threshold %.0f %%)", hit_before_, hit_after,
-                   100.0 * (hit_after / hit_before_ - 1.0), 100.0 * thr);
+    if (two_proportion_p_less(hits, req, before_hits, before_req) < 0.001) {
+      // The workload may have changed under the new model. If the simulations of the new and the
+      // replaced model on the requests since the swap say the new one is significantly better,
+      // the dip is not the model's doing: keep it.
+      if (watch_new_ && mcnemar_one_sided(watch_new_only_, watch_old_only_) < 0.05) {
+        ++watch_vetoes_;
+      } else {
+        why = format("live hit ratio fell from %.4f to %.4f (%.1f %%, threshold %.0f %%)", hit_before_, hit_after,
+                     100.0 * (hit_after / hit_before_ - 1.0), 100.0 * thr);
+      }
+    }
   }
   // Latency is wall time: not judged in manual mode, whose runs must be reproducible.
   // Wall time per key is noisier than a hit ratio (other work on the machine, page faults after a
@@ -515,6 +551,9 @@ void learner::watch(std::uint64_t tick, clock::time_point now, const live_counte
     const auto reverted = std::chrono::system_clock::now();
     auto active = registry_.active();
     known_active_ = active->version;
+    known_model_ = active;
+    watch_old_.reset();
+    watch_new_.reset();
     train_sim_->set_model(active->params);
     train_sim_version_ = active->version;
     d.what = online_decision::kind::rolled_back;
@@ -534,6 +573,12 @@ void learner::watch(std::uint64_t tick, clock::time_point now, const live_counte
   d.what = online_decision::kind::kept;
   d.at = now;
   d.reason = format("kept: live hit ratio %.4f before, %.4f after", hit_before_, hit_after);
+  if (watch_vetoes_ > 0)
+    d.reason += format(" (a live dip was attributed to the workload: in simulation the new model hit %.0f "
+                       "requests the old one missed, and missed %.0f it hit)",
+                       double(watch_new_only_), double(watch_old_only_));
+  watch_old_.reset();
+  watch_new_.reset();
   phase_ = phase::idle;
   record(std::move(d));
 }

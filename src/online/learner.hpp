@@ -13,6 +13,7 @@
 #include <chrono>
 #include <cstdint>
 #include <deque>
+#include <initializer_list>
 #include <memory>
 #include <mutex>
 #include <random>
@@ -101,7 +102,9 @@ class learner {
   void train_candidate(std::uint64_t tick, clock::time_point now);
   void start_evaluation(std::shared_ptr<const model::installed_model> cand);
   void decide(std::uint64_t tick, clock::time_point now);
-  void start_watch(std::uint64_t version, const live_counters& before);
+  void start_watch(std::uint64_t version, const live_counters& before,
+                   std::shared_ptr<const model::installed_model> previous);
+  void warm_on_window(std::initializer_list<mini_sim*> sims);
   void watch(std::uint64_t tick, clock::time_point now, const live_counters& live);
   void end_evaluation();
   void record(online_decision d);
@@ -146,6 +149,12 @@ class learner {
   std::chrono::system_clock::time_point activated_at_{};  // the registry's time of the swap
   std::uint64_t watch_requests_seen_ = 0;
   std::deque<live_counters> history_;  // live counters at recent steps, for the baseline
+  std::shared_ptr<const model::installed_model> known_model_;  // the active model as of the last step
+  // The watched model and the one it replaced, simulated side by side from the swap on: a live
+  // dip that the simulations attribute to the workload (the new model simulates significantly
+  // better than the old on the same requests) does not roll back.
+  std::unique_ptr<mini_sim> watch_old_, watch_new_;
+  std::uint64_t watch_new_only_ = 0, watch_old_only_ = 0, watch_vetoes_ = 0;
 
   // Load (for yielding): keys/s between steps and its peak.
   live_counters last_live_{};
