@@ -88,6 +88,8 @@ learner::learner(const online_config& config, const cache_shape& shape, model::m
   o.candidate_log = 2 * std::max<std::size_t>(config_.sample_buffer, 4096) + 16;
   auto active = registry_.active();
   train_sim_ = std::make_unique<mini_sim>(o, &active->params);
+  twin_sim_ = std::make_unique<mini_sim>(sim_options(), &active->params);
+  twin_version_ = active->version;
   train_sim_version_ = active->version;
   known_active_ = active->version;
   known_model_ = active;
@@ -111,7 +113,7 @@ void learner::observe(const std::vector<request_event>& events) {
   // (one find, one insert of the misses), as the full cache did, and at a fraction of the cost
   // of one call per request.
   std::vector<std::uint64_t> keys;
-  std::vector<char> train_hit, a, c, l;
+  std::vector<char> train_hit, tw, a, c, l;
   for (std::size_t i = 0; i < events.size();) {
     std::size_t j = i;
     while (j < events.size() && events[j].tick == events[i].tick) ++j;
@@ -130,6 +132,7 @@ void learner::observe(const std::vector<request_event>& events) {
       return reinterpret_cast<bool*>(v.data());
     };
     train_sim_->access_batch(keys.data(), n, tick, hits(train_hit));
+    twin_sim_->access_batch(keys.data(), n, tick, hits(tw));
     if (phase_ == phase::evaluating) {
       eval_active_->access_batch(keys.data(), n, tick, hits(a));
       eval_candidate_->access_batch(keys.data(), n, tick, hits(c));
@@ -147,14 +150,11 @@ void learner::observe(const std::vector<request_event>& events) {
       }
     } else if (phase_ == phase::watching) {
       watch_requests_seen_ += n;
-      if (watch_old_) {
-        watch_old_->access_batch(keys.data(), n, tick, hits(a));
-        watch_new_->access_batch(keys.data(), n, tick, hits(c));
-        for (std::size_t k = 0; k < n; ++k) {
-          watch_new_only_ += c[k] && !a[k];
-          watch_old_only_ += a[k] && !c[k];
+      if (watch_compares_)
+        for (std::size_t k = 0; k < n; ++k) {  // training simulation: new model; twin: the replaced one
+          watch_new_only_ += train_hit[k] && !tw[k];
+          watch_old_only_ += tw[k] && !train_hit[k];
         }
-      }
     }
     requests_since_training_ += n;
     // Evictions this batch's misses caused logged candidates to label from now on.
@@ -471,19 +471,12 @@ void learner::warm_on_window(std::initializer_list<mini_sim*> sims) {
 
 void learner::start_watch(std::uint64_t version, const live_counters& before,
                           std::shared_ptr<const model::installed_model> previous) {
-  const auto started = clock::now();
-  watch_old_.reset();
-  watch_new_.reset();
+  // The twin keeps (or takes up) the replaced model; the training simulation runs the new one.
   watch_new_only_ = watch_old_only_ = watch_vetoes_ = 0;
-  auto watched = registry_.find(version);
-  if (previous && watched) {
-    watch_old_ = std::make_unique<mini_sim>(sim_options(), &previous->params);
-    watch_new_ = std::make_unique<mini_sim>(sim_options(), &watched->params);
-    warm_on_window({watch_old_.get(), watch_new_.get()});
-  }
-  {
-    std::lock_guard lock(report_mutex_);
-    report_.trainer_busy_seconds += std::chrono::duration<double>(clock::now() - started).count();
+  watch_compares_ = previous != nullptr;
+  if (previous && twin_version_ != previous->version) {
+    twin_sim_->set_model(previous->params);
+    twin_version_ = previous->version;
   }
   // The pre-swap baseline: the live figures over the most recent stretch before the swap that
   // holds at least 4 x watch_min_requests requests (or all there is).
@@ -523,7 +516,7 @@ void learner::watch(std::uint64_t tick, clock::time_point now, const live_counte
       // The workload may have changed under the new model. If the simulations of the new and the
       // replaced model on the requests since the swap say the new one is significantly better,
       // the dip is not the model's doing: keep it.
-      if (watch_new_ && mcnemar_one_sided(watch_new_only_, watch_old_only_) < 0.05) {
+      if (watch_compares_ && mcnemar_one_sided(watch_new_only_, watch_old_only_) < 0.05) {
         ++watch_vetoes_;
       } else {
         why = format("live hit ratio fell from %.4f to %.4f (%.1f %%, threshold %.0f %%)", hit_before_, hit_after,
@@ -552,8 +545,7 @@ void learner::watch(std::uint64_t tick, clock::time_point now, const live_counte
     auto active = registry_.active();
     known_active_ = active->version;
     known_model_ = active;
-    watch_old_.reset();
-    watch_new_.reset();
+    watch_compares_ = false;
     train_sim_->set_model(active->params);
     train_sim_version_ = active->version;
     d.what = online_decision::kind::rolled_back;
@@ -577,8 +569,12 @@ void learner::watch(std::uint64_t tick, clock::time_point now, const live_counte
     d.reason += format(" (a live dip was attributed to the workload: in simulation the new model hit %.0f "
                        "requests the old one missed, and missed %.0f it hit)",
                        double(watch_new_only_), double(watch_old_only_));
-  watch_old_.reset();
-  watch_new_.reset();
+  // The watch is over: the twin follows the active model again.
+  watch_compares_ = false;
+  if (known_model_ && twin_version_ != known_model_->version) {
+    twin_sim_->set_model(known_model_->params);
+    twin_version_ = known_model_->version;
+  }
   phase_ = phase::idle;
   record(std::move(d));
 }

@@ -150,10 +150,13 @@ class learner {
   std::uint64_t watch_requests_seen_ = 0;
   std::deque<live_counters> history_;  // live counters at recent steps, for the baseline
   std::shared_ptr<const model::installed_model> known_model_;  // the active model as of the last step
-  // The watched model and the one it replaced, simulated side by side from the swap on: a live
-  // dip that the simulations attribute to the workload (the new model simulates significantly
-  // better than the old on the same requests) does not roll back.
-  std::unique_ptr<mini_sim> watch_old_, watch_new_;
+  // A twin of the training simulation: it runs the active model too, and keeps running the
+  // replaced one after a swap while the training simulation switches to the new model. So the
+  // watch compares the two, warm, on the same requests from the swap on: a live dip that they
+  // attribute to the workload (the new model simulates significantly better) does not roll back.
+  std::unique_ptr<mini_sim> twin_sim_;
+  std::uint64_t twin_version_ = 0;
+  bool watch_compares_ = false;
   std::uint64_t watch_new_only_ = 0, watch_old_only_ = 0, watch_vetoes_ = 0;
 
   // Load (for yielding): keys/s between steps and its peak.

@@ -30,9 +30,10 @@ mini_sim::mini_sim(const mini_sim_options& o, const model::model_params* model) 
 }
 
 bool mini_sim::access(std::uint64_t key, std::uint64_t tick) {
-  // The full cache's time stamps, shared by every request of one of its batches: the find and
-  // the fill both happen "at" the request's tick, so recency and gaps are in the full cache's
-  // units and the labels (next request tick - eviction tick) line up with the features.
+  // The full cache's time stamps: every request of one of its batches shares the batch's tick,
+  // and the fill of a miss comes one tick later, as a read-through client's insert call does. So
+  // recency, gaps and the order of ties are the full cache's, and the labels (next request tick -
+  // eviction tick) line up with the features.
   tick = tick == 0 ? 1 : tick;
   cache_->set_clock(tick);
   const std::uint64_t k[1] = {key};
@@ -41,7 +42,7 @@ bool mini_sim::access(std::uint64_t key, std::uint64_t tick) {
   ++requests_;
   if (cache_->find(k, v, found) == 1) return true;
   ++misses_;
-  cache_->set_clock(tick);
+  cache_->set_clock(tick + 1);
   (void)cache_->insert_or_assign(k, v);
   return false;
 }
@@ -63,7 +64,7 @@ void mini_sim::access_batch(const std::uint64_t* keys, std::size_t n, std::uint6
     if (!hit[i]) miss_keys_.push_back(keys[i]);
   if (miss_keys_.empty()) return;
   values_.assign(miss_keys_.size(), 0);
-  cache_->set_clock(tick);
+  cache_->set_clock(tick + 1);
   (void)cache_->insert_or_assign(miss_keys_, values_);
 }
 

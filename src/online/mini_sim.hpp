@@ -27,12 +27,13 @@ class mini_sim {
   mini_sim(const mini_sim_options& o, const model::model_params* model);
 
   /// One request at the full cache's logical time `tick` (>= the previous one's; requests may
-  /// share one): a find, and on a miss an insert, both stamped `tick`.
+  /// share one): a find stamped `tick`, and on a miss an insert stamped tick + 1.
   /// Returns whether it hit.
   bool access(std::uint64_t key, std::uint64_t tick);
 
   /// The requests of one batch of the full cache, all at `tick`: one find of the batch, one
-  /// insert of its misses (as the full cache served them). hit[i] tells whether keys[i] hit.
+  /// insert of its misses at tick + 1 (as a read-through client serves them). hit[i] tells
+  /// whether keys[i] hit.
   void access_batch(const std::uint64_t* keys, std::size_t n, std::uint64_t tick, bool* hit);
 
   /// Installs and activates `p` (learned only).
