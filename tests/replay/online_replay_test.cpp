@@ -47,7 +47,7 @@ TEST(OnlineReplay, SameSeedSameRun) {
     EXPECT_EQ(a.online.decisions[i].tick, b.online.decisions[i].tick) << i;
     EXPECT_EQ(a.online.decisions[i].p_value, b.online.decisions[i].p_value) << i;
   }
-  EXPECT_GE(a.online.training_rounds, 10u);
+  EXPECT_GE(a.online.training_rounds, 5u);  // 100,000 requests, a round due every 5,000
   EXPECT_GE(a.online.promotions, 1u);
 }
 
