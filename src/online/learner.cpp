@@ -4,6 +4,7 @@
 #include <cmath>
 #include <cstdio>
 #include <limits>
+#include <random>
 #include <stdexcept>
 #include <utility>
 
@@ -77,8 +78,7 @@ learner::learner(const online_config& config, const cache_shape& shape, model::m
       shape_(shape),
       registry_(registry),
       sim_capacity_(mini_capacity(shape.capacity, config.sample_rate)),
-      horizon_ticks_(config.horizon_capacities * double(shape.capacity)),
-      rng_(config.seed) {
+      horizon_ticks_(config.horizon_capacities * double(shape.capacity)) {
   if (!registry_.active()) {
     model::model_info info;
     info.note = "online learning's baseline: recency (sampled LRU)";
@@ -90,7 +90,6 @@ learner::learner(const online_config& config, const cache_shape& shape, model::m
   train_sim_ = std::make_unique<mini_sim>(o, &active->params);
   twin_sim_ = std::make_unique<mini_sim>(sim_options(), &active->params);
   twin_version_ = active->version;
-  train_sim_version_ = active->version;
   known_active_ = active->version;
   known_model_ = active;
   report_.enabled = true;
@@ -263,7 +262,6 @@ void learner::step(std::uint64_t tick, clock::time_point now, const live_counter
     if (phase_ == phase::evaluating) end_evaluation();
     auto active = registry_.active();
     train_sim_->set_model(active->params);
-    train_sim_version_ = active->version;
     auto replaced = std::exchange(known_model_, active);
     start_watch(active_now, previous, std::move(replaced));
   }
@@ -277,7 +275,6 @@ void learner::step(std::uint64_t tick, clock::time_point now, const live_counter
           report_.state = "suspended";
           break;
         }
-        eval_start_live_ = live;
         train_candidate(tick, now);
         break;
       case phase::evaluating:
@@ -446,7 +443,6 @@ void learner::decide(std::uint64_t tick, clock::time_point now) {
   if (d.what == online_decision::kind::promoted) {
     registry_.activate(d.version);
     train_sim_->set_model(cand->params);
-    train_sim_version_ = d.version;
     phase_ = phase::watching;  // step() starts the watch
   } else {
     phase_ = phase::idle;
@@ -547,7 +543,6 @@ void learner::watch(std::uint64_t tick, clock::time_point now, const live_counte
     known_model_ = active;
     watch_compares_ = false;
     train_sim_->set_model(active->params);
-    train_sim_version_ = active->version;
     d.what = online_decision::kind::rolled_back;
     d.at = clock::now();
     d.detect_ms = std::chrono::duration<double, std::milli>(detected - activated_at_).count();

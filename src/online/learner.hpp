@@ -16,7 +16,6 @@
 #include <initializer_list>
 #include <memory>
 #include <mutex>
-#include <random>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -115,13 +114,11 @@ class learner {
   model::model_registry& registry_;
   const std::uint64_t sim_capacity_;
   double horizon_ticks_;  // re-estimated from the sampled stream: capacity x horizon_capacities requests
-  std::mt19937_64 rng_;
 
   // The recent sampled requests (for warming evaluation simulations).
   std::deque<request_event> window_;
   // The training simulation: the active model over every sampled request, logging candidates.
   std::unique_ptr<mini_sim> train_sim_;
-  std::uint64_t train_sim_version_ = 0;
   std::deque<pending_candidate> pending_;
   std::uint64_t pending_base_ = 0;  // absolute index of pending_.front()
   std::unordered_map<std::uint64_t, std::vector<std::uint64_t>> waiting_;  // key -> pending indices
@@ -138,7 +135,6 @@ class learner {
   std::uint64_t ab_req_[2] = {0, 0}, ab_hit_[2] = {0, 0};  // [0] active group, [1] candidate group
   std::atomic<std::shared_ptr<const model::installed_model>> candidate_;
   std::atomic<std::uint64_t> ab_threshold_{0};
-  live_counters eval_start_live_{};
 
   // The watch after an activation (the learner's promotion, or one the host made itself).
   std::uint64_t watched_version_ = 0;
