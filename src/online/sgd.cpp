@@ -2,75 +2,228 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <numeric>
 #include <random>
 #include <stdexcept>
 #include <string>
 #include <vector>
 
+#include "belady/error.hpp"
+#include "belady/model/model_io.hpp"
+
 namespace belady::online {
 namespace {
 
 using model::feature_count;
+using model::max_hidden;
 using model::model_kind;
 using model::model_params;
 
+// Below this standard deviation a feature counts as constant in the rows (see sgd.hpp).
+constexpr double constant_feature_std = 1e-6;
+constexpr double min_learning_rate = 1e-6;
+
+[[noreturn]] void fail(const std::string& why) { throw std::runtime_error("online trainer: " + why); }
+
+const char* non_finite_name(double v) { return std::isnan(v) ? "NaN" : v > 0 ? "+Inf" : "-Inf"; }
+
+void check_options(const sgd_options& o) {
+  auto reject = [](const std::string& why) { throw belady::invalid_argument("sgd_options." + why); };
+  if (std::isnan(o.learning_rate)) reject("learning_rate is NaN");
+  if (!(std::isfinite(o.max_learning_rate) && o.max_learning_rate > 0))
+    reject("max_learning_rate is " + std::to_string(o.max_learning_rate) + ", expected a finite value > 0");
+  if (!(std::isfinite(o.l1) && o.l1 >= 0)) reject("l1 is " + std::to_string(o.l1) + ", expected a finite value >= 0");
+  if (!(std::isfinite(o.l2) && o.l2 >= 0)) reject("l2 is " + std::to_string(o.l2) + ", expected a finite value >= 0");
+  if (o.batch == 0) reject("batch is 0, expected >= 1");
+}
+
+// A NaN label would otherwise surface as a "diverged" loss, pointing at the learning rate
+// instead of at the data.
+void check_rows(const float* x, const float* y, std::size_t n) {
+  for (std::size_t r = 0; r < n; ++r) {
+    if (!std::isfinite(y[r])) fail("label y[" + std::to_string(r) + "] is " + non_finite_name(y[r]));
+    for (int i = 0; i < feature_count; ++i) {
+      const float v = x[r * feature_count + i];
+      if (!std::isfinite(v))
+        fail("feature x[" + std::to_string(r) + "][" + std::to_string(i) + "] is " + non_finite_name(v));
+    }
+  }
+}
+
+struct feature_moments {
+  double mean[feature_count] = {};
+  double std_dev[feature_count] = {};
+};
+
+// Two passes in double: one pass of sum and sum of squares cancels badly for features with a
+// large mean and a small spread (log-times late in a long run).
+feature_moments moments_of(const float* x, std::size_t n) {
+  feature_moments m;
+  for (std::size_t r = 0; r < n; ++r)
+    for (int i = 0; i < feature_count; ++i) m.mean[i] += x[r * feature_count + i];
+  for (int i = 0; i < feature_count; ++i) m.mean[i] /= static_cast<double>(n);
+  for (std::size_t r = 0; r < n; ++r)
+    for (int i = 0; i < feature_count; ++i) {
+      const double d = x[r * feature_count + i] - m.mean[i];
+      m.std_dev[i] += d * d;
+    }
+  for (int i = 0; i < feature_count; ++i) m.std_dev[i] = std::sqrt(m.std_dev[i] / static_cast<double>(n));
+  return m;
+}
+
 bool usable_normalisation(const model_params& p) {
-  for (int i = 0; i < feature_count; ++i)
-    if (!(std::isfinite(p.inv_std[i]) && p.inv_std[i] > 0) || !std::isfinite(p.mean[i])) return false;
+  bool any_live = false;
+  for (int i = 0; i < feature_count; ++i) {
+    if (!std::isfinite(p.mean[i]) || !std::isfinite(p.inv_std[i]) || p.inv_std[i] < 0) return false;
+    any_live = any_live || p.inv_std[i] > 0;
+  }
+  return any_live;
+}
+
+void normalise_feature(model_params& p, const feature_moments& m, int i) {
+  p.mean[i] = static_cast<float>(m.mean[i]);
+  p.inv_std[i] = m.std_dev[i] >= constant_feature_std ? static_cast<float>(1.0 / m.std_dev[i]) : 0.0f;
+}
+
+int hidden_units(const model_params& p) { return p.kind == model_kind::mlp ? static_cast<int>(p.hidden) : 0; }
+
+// The start ignores feature i (inv_std 0), so its weights on it have no effect: zeroing them while
+// giving the feature a scale keeps every prediction and lets the feature be learned.
+void unsilence_varying_features(model_params& p, const feature_moments& m) {
+  for (int i = 0; i < feature_count; ++i) {
+    if (p.inv_std[i] != 0.0f || m.std_dev[i] < constant_feature_std) continue;
+    normalise_feature(p, m, i);
+    p.w[i] = 0.0f;
+    for (int h = 0; h < hidden_units(p); ++h) p.w1[h][i] = 0.0f;
+  }
+}
+
+bool mlp_weights_all_zero(const model_params& p) {
+  for (int h = 0; h < hidden_units(p); ++h) {
+    if (p.w2[h] != 0.0f) return false;
+    for (int i = 0; i < feature_count; ++i)
+      if (p.w1[h][i] != 0.0f) return false;
+  }
   return true;
 }
 
-void fit_normalisation(model_params& p, const float* x, std::size_t n) {
-  for (int i = 0; i < feature_count; ++i) {
-    double sum = 0, sq = 0;
-    for (std::size_t r = 0; r < n; ++r) sum += x[r * feature_count + i];
-    const double mean = sum / double(n);
-    for (std::size_t r = 0; r < n; ++r) {
-      const double d = x[r * feature_count + i] - mean;
-      sq += d * d;
-    }
-    const double sd = std::max(std::sqrt(sq / double(n)), 1e-6);
-    p.mean[i] = static_cast<float>(mean);
-    p.inv_std[i] = static_cast<float>(1.0 / sd);
+// He initialisation for the ReLU layer; the output layer scaled by 1/sqrt(hidden) so the start's
+// predictions stay near the output bias.
+void initialise_mlp(model_params& p, std::mt19937_64& rng) {
+  const int hidden = hidden_units(p);
+  std::normal_distribution<float> first(0.0f, std::sqrt(2.0f / feature_count));
+  std::normal_distribution<float> second(0.0f, 1.0f / std::sqrt(static_cast<float>(hidden)));
+  for (int h = 0; h < hidden; ++h) {
+    for (int i = 0; i < feature_count; ++i) p.w1[h][i] = first(rng);
+    p.w2[h] = second(rng);
   }
 }
 
-/// Adam over a flat parameter vector, with a proximal L1 step on the weights.
-struct adam {
-  std::vector<double> m, v;
-  double lr, b1 = 0.9, b2 = 0.999, eps = 1e-8;
-  std::uint64_t t = 0;
-  adam(std::size_t size, double rate) : m(size, 0.0), v(size, 0.0), lr(rate) {}
-  void step(std::vector<float*>& params, const std::vector<double>& grad, const std::vector<bool>& is_weight,
-            double l1) {
-    ++t;
-    const double c1 = 1 - std::pow(b1, double(t)), c2 = 1 - std::pow(b2, double(t));
-    for (std::size_t k = 0; k < params.size(); ++k) {
-      m[k] = b1 * m[k] + (1 - b1) * grad[k];
-      v[k] = b2 * v[k] + (1 - b2) * grad[k] * grad[k];
-      double w = *params[k] - lr * (m[k] / c1) / (std::sqrt(v[k] / c2) + eps);
-      if (is_weight[k] && l1 > 0) {
-        const double shrink = lr * l1;  // soft threshold: small weights become exactly 0
-        w = w > shrink ? w - shrink : w < -shrink ? w + shrink : 0.0;
-      }
-      *params[k] = static_cast<float>(w);
+void clear_int8_fields(model_params& p) {
+  std::memset(p.qw, 0, sizeof p.qw);
+  std::memset(p.qw1, 0, sizeof p.qw1);
+  std::memset(p.qw2, 0, sizeof p.qw2);
+  p.qw_scale = 0;
+  std::fill(std::begin(p.qw1_scale), std::end(p.qw1_scale), 0.0f);
+  p.qw2_scale = 0;
+}
+
+/// The trainable values of a linear or mlp block, addressed in place so that model::predict sees
+/// every update. Order: linear w[0..F), bias; mlp per unit h: w1[h][0..F), b1[h], w2[h]; then b2.
+/// `penalised` marks the weights: L1 and L2 leave the biases free.
+struct trainable {
+  std::vector<float*> value;
+  std::vector<bool> penalised;
+
+  explicit trainable(model_params& p) {
+    if (p.kind == model_kind::linear) {
+      for (float& w : p.w) add(w, true);
+      add(p.bias, false);
+      return;
     }
+    for (int h = 0; h < hidden_units(p); ++h) {
+      for (float& w : p.w1[h]) add(w, true);
+      add(p.b1[h], false);
+      add(p.w2[h], true);
+    }
+    add(p.b2, false);
+  }
+  [[nodiscard]] std::size_t size() const { return value.size(); }
+
+ private:
+  void add(float& v, bool weight) {
+    value.push_back(&v);
+    penalised.push_back(weight);
   }
 };
 
-void check_finite(const model_params& p, double loss, const char* when) {
-  bool ok = std::isfinite(loss);
-  const int hidden = p.kind == model_kind::mlp ? static_cast<int>(p.hidden) : 0;
-  for (int i = 0; ok && i < feature_count; ++i) ok = std::isfinite(p.w[i]);
-  for (int h = 0; ok && h < hidden; ++h) {
-    ok = std::isfinite(p.b1[h]) && std::isfinite(p.w2[h]);
-    for (int i = 0; ok && i < feature_count; ++i) ok = std::isfinite(p.w1[h][i]);
+/// Adds d(err^2)/d(parameter) for one row to `grad`, in trainable's order. `err` is the
+/// prediction minus the label.
+void add_row_gradient(const model_params& p, const float* row, double err, std::vector<double>& grad) {
+  float xn[feature_count];
+  for (int i = 0; i < feature_count; ++i) xn[i] = (row[i] - p.mean[i]) * p.inv_std[i];
+  const double g = 2.0 * err;
+  std::size_t at = 0;
+  if (p.kind == model_kind::linear) {
+    for (int i = 0; i < feature_count; ++i) grad[at++] += g * xn[i];
+    grad[at++] += g;
+    return;
   }
-  ok = ok && std::isfinite(p.bias) && std::isfinite(p.b2);
-  if (!ok)
-    throw std::runtime_error(std::string("online trainer: non-finite loss or weights ") + when +
-                             " (diverged: lower the learning rate)");
+  for (int h = 0; h < hidden_units(p); ++h) {
+    // The same operations in the same order as model::predict, so the ReLU masks agree with it.
+    float pre = p.b1[h];
+    for (int i = 0; i < feature_count; ++i) pre += p.w1[h][i] * xn[i];
+    const bool on = pre > 0.0f;
+    const double into_unit = on ? g * p.w2[h] : 0.0;
+    for (int i = 0; i < feature_count; ++i) grad[at++] += into_unit * xn[i];
+    grad[at++] += into_unit;
+    grad[at++] += on ? g * pre : 0.0;
+  }
+  grad[at++] += g;
+}
+
+/// Adam (Kingma & Ba) on the smooth part of the objective (squared error + L2), then the proximal
+/// step of the L1 penalty on the weights. Soft-thresholding sets a weight the penalty outweighs to
+/// exactly 0, where a subgradient step would make it oscillate around 0. The threshold is taken in
+/// Adam's own metric (step * l1 / sqrt(v), the prox of the preconditioned step): a fixed
+/// step * l1 would be negligible against Adam's normalised steps (~step), so the penalty would
+/// zero nothing. With it a weight stays at 0 exactly when its mean gradient is below l1, the
+/// optimality condition of the penalised objective. Capped at one step: a weight whose gradient is
+/// 0 in these rows shrinks no faster than L2 already moves it under Adam.
+class adam {
+ public:
+  adam(std::size_t size, double step) : m_(size, 0.0), v_(size, 0.0), step_(step) {}
+
+  void update(trainable& t, const std::vector<double>& grad, double l1) {
+    ++t_;
+    const double c1 = 1.0 - std::pow(beta1, static_cast<double>(t_));
+    const double c2 = 1.0 - std::pow(beta2, static_cast<double>(t_));
+    for (std::size_t k = 0; k < t.size(); ++k) {
+      m_[k] = beta1 * m_[k] + (1 - beta1) * grad[k];
+      v_[k] = beta2 * v_[k] + (1 - beta2) * grad[k] * grad[k];
+      const double scale = std::sqrt(v_[k] / c2) + epsilon;
+      double w = *t.value[k] - step_ * (m_[k] / c1) / scale;
+      if (t.penalised[k] && l1 > 0) {
+        const double threshold = std::min(step_ * l1 / scale, step_);
+        w = w > threshold ? w - threshold : w < -threshold ? w + threshold : 0.0;
+      }
+      *t.value[k] = static_cast<float>(w);
+    }
+  }
+
+ private:
+  static constexpr double beta1 = 0.9, beta2 = 0.999, epsilon = 1e-8;
+  std::vector<double> m_, v_;
+  double step_;
+  std::uint64_t t_ = 0;
+};
+
+void check_trainable_finite(const trainable& t, std::uint32_t epoch, std::size_t step) {
+  for (std::size_t k = 0; k < t.size(); ++k)
+    if (!std::isfinite(*t.value[k]))
+      fail("a weight became " + std::string(non_finite_name(*t.value[k])) + " at epoch " + std::to_string(epoch) +
+           ", step " + std::to_string(step) + ": the updates diverged (lower the learning rate)");
 }
 
 }  // namespace
@@ -79,133 +232,108 @@ model_params dequantized(const model_params& q) {
   model_params p = q;
   if (q.kind == model_kind::linear_int8) {
     p.kind = model_kind::linear;
-    for (int i = 0; i < feature_count; ++i) p.w[i] = float(q.qw[i]) * q.qw_scale;
+    for (int i = 0; i < feature_count; ++i) p.w[i] = static_cast<float>(q.qw[i]) * q.qw_scale;
   } else if (q.kind == model_kind::mlp_int8) {
     p.kind = model_kind::mlp;
-    for (std::uint32_t h = 0; h < q.hidden; ++h) {
-      for (int i = 0; i < feature_count; ++i) p.w1[h][i] = float(q.qw1[h][i]) * q.qw1_scale[h];
-      p.w2[h] = float(q.qw2[h]) * q.qw2_scale;
+    for (std::uint32_t h = 0; h < q.hidden && h < static_cast<std::uint32_t>(max_hidden); ++h) {
+      for (int i = 0; i < feature_count; ++i) p.w1[h][i] = static_cast<float>(q.qw1[h][i]) * q.qw1_scale[h];
+      p.w2[h] = static_cast<float>(q.qw2[h]) * q.qw2_scale;
     }
+  } else {
+    return p;
   }
+  clear_int8_fields(p);
   return p;
 }
 
 double mean_squared_error(const model_params& p, const float* x, const float* y, std::size_t n) {
-  if (n == 0) return 0;
+  if (n == 0) return std::nan("");
   double sum = 0;
   for (std::size_t r = 0; r < n; ++r) {
-    const double e = double(model::predict(p, x + r * feature_count)) - double(y[r]);
+    const double e = static_cast<double>(model::predict(p, x + r * feature_count)) - static_cast<double>(y[r]);
     sum += e * e;
   }
-  return sum / double(n);
+  return sum / static_cast<double>(n);
 }
 
 double pairwise_accuracy(const model_params& p, const float* x, const float* y, std::size_t n, std::size_t pairs,
                          std::uint64_t seed) {
-  if (n < 2) return 0;
+  if (n < 2 || pairs == 0) return std::nan("");
   std::mt19937_64 rng(seed);
   std::uniform_int_distribution<std::size_t> pick(0, n - 1);
   std::size_t right = 0, counted = 0;
-  for (std::size_t k = 0; k < pairs * 4 && counted < pairs; ++k) {
+  for (std::size_t draw = 0; draw < 4 * pairs && counted < pairs; ++draw) {
     const std::size_t i = pick(rng), j = pick(rng);
     if (y[i] == y[j]) continue;
     const float pi = model::predict(p, x + i * feature_count), pj = model::predict(p, x + j * feature_count);
-    right += (pi > pj) == (y[i] > y[j]);
+    right += (pi > pj) == (y[i] > y[j]) && pi != pj ? 1 : 0;
     ++counted;
   }
-  return counted ? double(right) / double(counted) : 0.0;
+  return counted ? static_cast<double>(right) / static_cast<double>(counted) : std::nan("");
 }
 
 model_params sgd_update(const model_params& start, const float* x, const float* y, std::size_t n,
-                        const sgd_options& o, sgd_report* report) {
-  if (n == 0) throw std::runtime_error("online trainer: no samples to train on");
-  model_params p = dequantized(start);
-  if (p.kind != model_kind::linear && p.kind != model_kind::mlp)
-    throw std::runtime_error("online trainer: unknown model kind " + std::to_string(int(p.kind)));
-  const bool mlp = p.kind == model_kind::mlp;
-  if (!usable_normalisation(p)) {
-    // From scratch: fit the normalisation, and start the output bias at the label mean, which
-    // bounded steps would otherwise take hundreds of updates to reach (labels are ~0..20).
-    fit_normalisation(p, x, n);
-    double mean = 0;
-    for (std::size_t r = 0; r < n; ++r) mean += y[r];
-    mean /= double(n);
-    if (std::isfinite(mean)) (mlp ? p.b2 : p.bias) = static_cast<float>(mean);
-  }
-  const int hidden = mlp ? static_cast<int>(std::clamp<std::uint32_t>(p.hidden, 1, model::max_hidden)) : 0;
-  if (mlp) p.hidden = static_cast<std::uint32_t>(hidden);
+                        const sgd_options& options, sgd_report* report) {
+  check_options(options);
+  if (n == 0) fail("no samples to train on");
+  model::validate(start);
+  check_rows(x, y, n);
 
-  // The trainable parameters as one flat list (pointers into p), and which of them are weights.
-  std::vector<float*> params;
-  std::vector<bool> is_weight;
-  if (!mlp) {
-    for (int i = 0; i < feature_count; ++i) params.push_back(&p.w[i]), is_weight.push_back(true);
-    params.push_back(&p.bias), is_weight.push_back(false);
+  model_params p = dequantized(start);
+  clear_int8_fields(p);
+  std::mt19937_64 rng(options.seed);
+  const feature_moments m = moments_of(x, n);
+  if (usable_normalisation(p)) {
+    unsilence_varying_features(p, m);
   } else {
-    for (int h = 0; h < hidden; ++h) {
-      for (int i = 0; i < feature_count; ++i) params.push_back(&p.w1[h][i]), is_weight.push_back(true);
-      params.push_back(&p.b1[h]), is_weight.push_back(false);
-      params.push_back(&p.w2[h]), is_weight.push_back(true);
-    }
-    params.push_back(&p.b2), is_weight.push_back(false);
+    for (int i = 0; i < feature_count; ++i) normalise_feature(p, m, i);
+    // Bounded steps would take hundreds of updates to carry the output bias from 0 to the label
+    // mean (labels are log2 of ticks: ~0..20).
+    const double label_mean = std::accumulate(y, y + n, 0.0) / static_cast<double>(n);
+    (p.kind == model_kind::mlp ? p.b2 : p.bias) = static_cast<float>(label_mean);
   }
+  if (p.kind == model_kind::mlp && mlp_weights_all_zero(p)) initialise_mlp(p, rng);
 
   sgd_report r;
   r.samples = n;
   r.loss_before = mean_squared_error(p, x, y, n);
-  check_finite(p, r.loss_before, "before training");
-  const double lr = std::clamp<double>(o.learning_rate, 1e-6, std::max<double>(o.max_learning_rate, 1e-6));
-  adam opt(params.size(), lr);
+  if (!std::isfinite(r.loss_before)) fail("the start model's loss on these rows is not finite");
+
+  trainable params(p);
+  const double step =
+      std::min(std::max(static_cast<double>(options.learning_rate), min_learning_rate),
+               static_cast<double>(options.max_learning_rate));
+  adam optimiser(params.size(), step);
+  std::vector<double> grad(params.size());
   std::vector<std::size_t> order(n);
   std::iota(order.begin(), order.end(), std::size_t{0});
-  std::mt19937_64 rng(o.seed);
-  std::vector<double> grad(params.size());
-  float xn[feature_count];
-  float a[model::max_hidden];
-  const std::size_t batch = std::max<std::uint32_t>(o.batch, 1);
-  for (std::uint32_t epoch = 0; epoch < std::max<std::uint32_t>(o.epochs, 1); ++epoch) {
+  const std::size_t batch = options.batch;
+  std::size_t steps = 0;
+  for (std::uint32_t epoch = 0; epoch < options.epochs; ++epoch) {
     std::shuffle(order.begin(), order.end(), rng);
-    for (std::size_t b0 = 0; b0 < n; b0 += batch) {
-      const std::size_t b1 = std::min(n, b0 + batch);
+    for (std::size_t first = 0; first < n; first += batch) {
+      const std::size_t last = std::min(n, first + batch);
       std::fill(grad.begin(), grad.end(), 0.0);
-      for (std::size_t k = b0; k < b1; ++k) {
+      for (std::size_t k = first; k < last; ++k) {
         const float* row = x + order[k] * feature_count;
-        for (int i = 0; i < feature_count; ++i) xn[i] = (row[i] - p.mean[i]) * p.inv_std[i];
-        const double err = double(model::predict(p, row)) - double(y[order[k]]);
-        const double g = 2.0 * err;  // d(err^2)/d(prediction)
-        std::size_t at = 0;
-        if (!mlp) {
-          for (int i = 0; i < feature_count; ++i) grad[at++] += g * xn[i];
-          grad[at++] += g;
-        } else {
-          for (int h = 0; h < hidden; ++h) {
-            float s = p.b1[h];
-            for (int i = 0; i < feature_count; ++i) s += p.w1[h][i] * xn[i];
-            a[h] = s;
-          }
-          for (int h = 0; h < hidden; ++h) {
-            const double active = a[h] > 0 ? 1.0 : 0.0;
-            const double gh = g * double(p.w2[h]) * active;
-            for (int i = 0; i < feature_count; ++i) grad[at++] += gh * xn[i];
-            grad[at++] += gh;
-            grad[at++] += g * (a[h] > 0 ? double(a[h]) : 0.0);
-          }
-          grad[at++] += g;
-        }
+        const double err = static_cast<double>(model::predict(p, row)) - static_cast<double>(y[order[k]]);
+        add_row_gradient(p, row, err, grad);
       }
-      const double scale = 1.0 / double(b1 - b0);
+      const double inv_rows = 1.0 / static_cast<double>(last - first);
       for (std::size_t k = 0; k < params.size(); ++k) {
-        grad[k] *= scale;
-        if (is_weight[k]) grad[k] += 2.0 * o.l2 * double(*params[k]);
+        grad[k] *= inv_rows;
+        if (params.penalised[k]) grad[k] += 2.0 * options.l2 * static_cast<double>(*params.value[k]);
         if (!std::isfinite(grad[k]))
-          throw std::runtime_error("online trainer: non-finite gradient (diverged: lower the learning rate)");
+          fail("the gradient became non-finite at epoch " + std::to_string(epoch) + ", step " +
+               std::to_string(steps) + ": the updates diverged (lower the learning rate)");
       }
-      opt.step(params, grad, is_weight, o.l1);
+      optimiser.update(params, grad, options.l1);
+      check_trainable_finite(params, epoch, steps);
+      ++steps;
     }
-    check_finite(p, 0.0, "during training");
   }
-  r.loss_after = mean_squared_error(p, x, y, n);
-  check_finite(p, r.loss_after, "after training");
+  r.loss_after = options.epochs == 0 ? r.loss_before : mean_squared_error(p, x, y, n);
+  if (!std::isfinite(r.loss_after)) fail("the loss after training is not finite: the updates diverged");
   if (report != nullptr) *report = r;
   return p;
 }
