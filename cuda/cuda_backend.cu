@@ -191,6 +191,12 @@ class cuda_executor {
     BELADY_CUDA_TRY(cudaMemcpy(dst, src, bytes, cudaMemcpyDeviceToHost));
   }
 
+  void copy_from_host(void* dst, const void* src, std::size_t bytes) {
+    if (bytes == 0) return;
+    device_scope scope(device_);
+    BELADY_CUDA_TRY(cudaMemcpy(dst, src, bytes, cudaMemcpyHostToDevice));
+  }
+
   /// The online trainer's device work (draining sampled events) runs on a stream of the lowest
   /// priority, created on first use, so it never delays the cache's kernels; it waits only for
   /// that stream.

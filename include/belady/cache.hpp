@@ -4,13 +4,18 @@
 /// executed by the host backend (CPU threads) or the cuda backend (kernels on a stream).
 #include <cstddef>
 #include <cstdint>
+#include <filesystem>
 #include <memory>
 #include <span>
 #include <vector>
 
+#include "belady/alerts.hpp"
 #include "belady/config.hpp"
 #include "belady/error.hpp"
+#include "belady/health.hpp"
+#include "belady/metrics.hpp"
 #include "belady/online.hpp"
+#include "belady/snapshot.hpp"
 #include "belady/types.hpp"
 
 namespace belady {
@@ -239,6 +244,63 @@ class BELADY_API cache {
    * @throw invalid_argument when tick is 0 (0 is before the first batch)
    */
   void set_clock(std::uint64_t tick);
+
+  // ---- operations: metrics, alerts, health, snapshots (see docs/operations.md) ----
+
+  /**
+   * @brief The cache's figures now: counters, hit ratio windows, latency histograms, memory,
+   * model and trainer state (see metrics_snapshot). Thread-safe; costs one pass over the buckets
+   * (for size) and a copy of the histograms. Export with to_prometheus() or to_json().
+   */
+  [[nodiscard]] metrics_snapshot metrics(stream_view stream = {}) const;
+
+  /**
+   * @brief Replaces the alert rules (levels restart at ok). Every rule is checked first: a bad
+   * one throws invalid_argument naming it, and the rules in force stay. Thread-safe.
+   */
+  void set_alert_rules(std::vector<alert_rule> rules);
+  /// The rules in force.
+  [[nodiscard]] std::vector<alert_rule> alert_rules() const;
+  /**
+   * @brief Calls `callback` with every change of an alert rule's level. The cache's monitor
+   * thread evaluates the rules every config().ops.alert_interval_ms while rules and subscribers
+   * exist. Returns an id for unsubscribe(). Thread-safe.
+   * @throw invalid_argument when callback is empty
+   */
+  std::uint64_t subscribe(alert_callback callback);
+  /// Returns whether `id` was subscribed. After it returns the callback is not called again
+  /// (except by an evaluation already delivering events).
+  bool unsubscribe(std::uint64_t id);
+  /// Evaluates the rules now, on the calling thread; returns (and delivers) the level changes.
+  std::vector<alert_event> evaluate_alerts();
+
+  /**
+   * @brief Checks the table's invariants (with verify_table: a pass over every slot, reading
+   * without locks; exact when no writes are in flight, and a bucket is only reported when a
+   * second read confirms it) and reports degraded states: the trainer failing, repeated
+   * rollbacks, allocation failures, critical alerts. Never throws for a problem it finds and never
+   * stops the cache. Thread-safe.
+   */
+  [[nodiscard]] health_report health(bool verify_table = true, stream_view stream = {}) const;
+
+  /**
+   * @brief Saves the contents (keys, values, scores, per-slot metadata, the learned policy's key
+   * history, the logical clock) and, for policy::learned, the model registry into `path`,
+   * crash-consistently (see belady/snapshot.hpp). Synchronizes `stream`. Reads do not block it,
+   * but for a point-in-time image no writes may be in flight.
+   * @throw snapshot_error naming the path and the failed step; an existing file at `path` stays
+   */
+  void save_snapshot(const std::filesystem::path& path, const snapshot_options& options = {},
+                     stream_view stream = {}) const;
+
+  /**
+   * @brief Replaces the contents (and, when the snapshot has models, the registry's history and
+   * active model) with a snapshot's. The whole file is read and checked first: a missing,
+   * corrupt, truncated or mismatched snapshot (other key or value type, dim, capacity, bucket
+   * size or policy) throws snapshot_error and the cache is unchanged. Not concurrent with other
+   * operations on this cache. Metrics counters are not restored.
+   */
+  void load_snapshot(const std::filesystem::path& path, stream_view stream = {});
 
  private:
   struct impl;

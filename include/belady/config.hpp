@@ -100,6 +100,25 @@ struct online_config {
   std::uint64_t seed = 1;
 };
 
+/// Operations: metrics, alerts, the trainer's restart policy, health thresholds.
+struct ops_config {
+  /// Record per-call metrics (two clock reads and a few relaxed atomic adds per batch call).
+  bool metrics = true;
+  /// How often the monitor thread evaluates alert rules (it runs only while rules and
+  /// subscribers exist).
+  std::uint32_t alert_interval_ms = 1000;
+  /// After a failure of the online loop (a failed training round or drain), the trainer waits
+  /// this long before it restarts, doubling with each further failure in a row up to the max;
+  /// the cache serves meanwhile. A restart drops the learner's evaluation and training window.
+  std::uint32_t trainer_backoff_ms = 100;
+  std::uint32_t trainer_backoff_max_ms = 30'000;
+  /// health() reports degraded after this many trainer failures in a row...
+  std::uint32_t degraded_trainer_failures = 3;
+  /// ...or this many rollbacks within rollback_window_s.
+  std::uint32_t degraded_rollbacks = 3;
+  std::uint32_t rollback_window_s = 600;
+};
+
 struct cache_config {
   /// Number of key slots. Rounded up to a whole number of buckets.
   std::size_t capacity = 0;
@@ -125,6 +144,8 @@ struct cache_config {
   double decay_half_life = 0;
   /// Online learning (off by default).
   online_config online{};
+  /// Metrics, alerts, trainer restarts, health.
+  ops_config ops{};
 };
 
 }  // namespace belady

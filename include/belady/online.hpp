@@ -66,6 +66,10 @@ struct online_report {
   std::uint64_t promotions = 0, rejections = 0, rollbacks = 0, failures = 0;
   std::uint64_t suspensions = 0;      ///< training rounds put off because the cache was busy
   double trainer_busy_seconds = 0;    ///< time spent training and simulating
+  /// Pairwise ranking accuracy of the active model on the latest round's held-out samples (share
+  /// of pairs with different next-use labels that it orders correctly); -1 before the first round.
+  double prediction_accuracy = -1;
+  std::uint64_t restarts = 0;         ///< the loop restarted after failures (see ops_config)
   std::string last_error;             ///< the latest failure, if any
   std::vector<online_decision> decisions;  ///< oldest first (the latest 256)
 };

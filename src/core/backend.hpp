@@ -59,6 +59,30 @@ struct sample_events {
   [[nodiscard]] std::size_t size() const { return keys.size(); }
 };
 
+/// What a verification pass over the table found (see backend::verify_table).
+struct table_check {
+  std::uint64_t keys = 0;
+  std::uint64_t duplicates = 0;        ///< extra copies of a key within its bucket
+  std::uint64_t misplaced = 0;         ///< keys outside their bucket or with a stale digest
+  std::uint64_t count_mismatches = 0;  ///< buckets whose occupancy count differs from their keys
+};
+
+/// Whole slots in host memory, for snapshots: slot indices of the occupied ones and their contents.
+template <class Key>
+struct raw_slots {
+  std::vector<std::uint64_t> slots;
+  std::vector<Key> keys;
+  std::vector<std::uint64_t> scores;
+  std::vector<slot_meta> meta;
+  std::vector<std::byte> values;  ///< value_bytes per slot
+};
+
+/// The learned policy's key history (frequency sketch and ghost filter), in host memory.
+struct raw_history {
+  std::vector<std::uint32_t> sketch;
+  std::vector<std::uint32_t> ghost;
+};
+
 template <class Key>
 class backend {
  public:
@@ -94,6 +118,23 @@ class backend {
   virtual void retain_until_complete(std::shared_ptr<const void> pinned, stream_view s) = 0;
   /// Halves every frequency-sketch counter (TinyLFU ageing).
   virtual void age_sketch(stream_view s) = 0;
+
+  /// Bytes this backend allocated (table, key history, logs) and where: device or host memory.
+  [[nodiscard]] virtual std::uint64_t allocated_bytes() const = 0;
+
+  /// Reads every slot without taking bucket locks and checks the table's invariants; a bucket
+  /// that looks wrong is read again before it is reported (a write in flight can make a bucket
+  /// look inconsistent for a moment). Exact when no writes are in flight.
+  virtual table_check verify_table(stream_view s) = 0;
+
+  /// Copies the occupied slots to the host (synchronizes). Not concurrent with writes.
+  virtual raw_slots<Key> read_slots(stream_view s) = 0;
+  /// Replaces the whole table with `slots` (digests and occupancy recomputed). The slots must
+  /// come from a table of the same shape. Not concurrent with other operations.
+  virtual void write_slots(const raw_slots<Key>& slots, stream_view s) = 0;
+  virtual raw_history read_history(stream_view s) = 0;
+  /// Sizes must match the table's (empty vectors clear the history).
+  virtual void write_history(const raw_history& h, stream_view s) = 0;
 
   /// Number of reserved keys among keys[0, n) (synchronizes).
   virtual std::uint64_t count_reserved(const Key* keys, std::size_t n, stream_view s) = 0;

@@ -8,10 +8,14 @@
 //   void synchronize(stream_view); void check_accessible(const void*, const char*) const;
 //   void synchronize_all();                                               // every stream
 //   void copy_to_host(void* dst, const void* src, std::size_t bytes);   // synchronous
+//   void copy_from_host(void* dst, const void* src, std::size_t bytes); // synchronous
 //   std::shared_ptr<const void> upload(const void* src, std::size_t bytes); // self-contained deleter
 //   void retain_until_complete(std::shared_ptr<const void>, stream_view);
+#include <algorithm>
+#include <atomic>
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "belady/detail/ops.hpp"
 #include "backend.hpp"
@@ -117,6 +121,103 @@ class backend_impl final : public backend<Key> {
 
   void synchronize(stream_view s) override { exec_.synchronize(s); }
 
+  [[nodiscard]] std::uint64_t allocated_bytes() const override { return allocated_.load(std::memory_order_relaxed); }
+
+  table_check verify_table(stream_view s) override {
+    exec_.synchronize(s);
+    table_check total;
+    std::vector<std::uint64_t> suspects;
+    for_each_chunk([&](std::uint64_t first_bucket, std::uint64_t buckets) {
+      const bucket_chunk c = read_chunk(first_bucket, buckets);
+      for (std::uint64_t b = 0; b < buckets; ++b) {
+        const table_check one = check_bucket(c, b, first_bucket + b);
+        total.keys += one.keys;
+        if (one.duplicates + one.misplaced + one.count_mismatches != 0) suspects.push_back(first_bucket + b);
+      }
+    });
+    // A write in flight makes its bucket look wrong for a moment: only what a second read
+    // confirms is reported.
+    for (const std::uint64_t b : suspects) {
+      const table_check again = check_bucket(read_chunk(b, 1), 0, b);
+      total.duplicates += again.duplicates;
+      total.misplaced += again.misplaced;
+      total.count_mismatches += again.count_mismatches;
+    }
+    return total;
+  }
+
+  raw_slots<Key> read_slots(stream_view s) override {
+    exec_.synchronize(s);
+    raw_slots<Key> out;
+    for_each_chunk([&](std::uint64_t first_bucket, std::uint64_t buckets) {
+      const bucket_chunk c = read_chunk(first_bucket, buckets, true);
+      const std::uint64_t base = first_bucket * tab_.bucket_slots;
+      for (std::uint64_t i = 0; i < c.keys.size(); ++i) {
+        if (is_reserved_key(c.keys[i])) continue;
+        out.slots.push_back(base + i);
+        out.keys.push_back(c.keys[i]);
+        out.scores.push_back(c.scores[i]);
+        out.meta.push_back(c.meta[i]);
+        const std::byte* v = c.values.data() + i * tab_.value_bytes;
+        out.values.insert(out.values.end(), v, v + tab_.value_bytes);
+      }
+    });
+    return out;
+  }
+
+  void write_slots(const raw_slots<Key>& in, stream_view s) override {
+    exec_.synchronize(s);
+    std::size_t next = 0;  // in.slots is ascending (read_slots order)
+    for_each_chunk([&](std::uint64_t first_bucket, std::uint64_t buckets) {
+      const std::uint64_t base = first_bucket * tab_.bucket_slots;
+      const std::uint64_t n = buckets * tab_.bucket_slots;
+      std::vector<Key> keys(n, empty_key<Key>);
+      std::vector<std::uint8_t> digests(n, 0);
+      std::vector<std::uint64_t> scores(n, 0);
+      std::vector<slot_meta> meta(n, slot_meta{});
+      std::vector<std::byte> values(n * tab_.value_bytes, std::byte{0});
+      std::vector<std::uint32_t> sizes(buckets, 0);
+      for (; next < in.slots.size() && in.slots[next] < base + n; ++next) {
+        const std::uint64_t i = in.slots[next] - base;
+        keys[i] = in.keys[next];
+        digests[i] = digest_of(mix64(static_cast<std::uint64_t>(in.keys[next])));
+        scores[i] = in.scores[next];
+        meta[i] = in.meta[next];
+        std::copy_n(in.values.data() + next * tab_.value_bytes, tab_.value_bytes, values.data() + i * tab_.value_bytes);
+        ++sizes[i / tab_.bucket_slots];
+      }
+      exec_.copy_from_host(tab_.keys + base, keys.data(), n * sizeof(Key));
+      exec_.copy_from_host(tab_.digests + base, digests.data(), n);
+      exec_.copy_from_host(tab_.scores + base, scores.data(), n * sizeof(std::uint64_t));
+      exec_.copy_from_host(tab_.meta + base, meta.data(), n * sizeof(slot_meta));
+      exec_.copy_from_host(tab_.values + base * tab_.value_bytes, values.data(), values.size());
+      exec_.copy_from_host(tab_.bucket_sizes + first_bucket, sizes.data(), buckets * sizeof(std::uint32_t));
+    });
+  }
+
+  raw_history read_history(stream_view s) override {
+    exec_.synchronize(s);
+    raw_history h;
+    if (tab_.sketch == nullptr) return h;
+    h.sketch.resize(tab_.sketch_width * sketch_rows);
+    h.ghost.resize(tab_.sketch_width);
+    exec_.copy_to_host(h.sketch.data(), tab_.sketch, h.sketch.size() * sizeof(std::uint32_t));
+    exec_.copy_to_host(h.ghost.data(), tab_.ghost, h.ghost.size() * sizeof(std::uint32_t));
+    return h;
+  }
+
+  void write_history(const raw_history& h, stream_view s) override {
+    exec_.synchronize(s);
+    if (tab_.sketch == nullptr) return;
+    if (h.sketch.empty()) {
+      exec_.fill(tab_.sketch, 0, tab_.sketch_width * sketch_rows * sizeof(std::uint32_t));
+      exec_.fill(tab_.ghost, 0, tab_.sketch_width * sizeof(std::uint32_t));
+      return;
+    }
+    exec_.copy_from_host(tab_.sketch, h.sketch.data(), h.sketch.size() * sizeof(std::uint32_t));
+    exec_.copy_from_host(tab_.ghost, h.ghost.data(), h.ghost.size() * sizeof(std::uint32_t));
+  }
+
   void set_candidate_log(std::uint64_t capacity) override {
     free_log();
     if (capacity == 0) return;
@@ -156,6 +257,7 @@ class backend_impl final : public backend<Key> {
   std::shared_ptr<sample_buffer<Key>> make_sample_buffer(std::uint64_t capacity) override {
     auto buffer = std::make_shared<sample_buffer<Key>>();
     buffer->release = [this](sample_log<Key>& log) {
+      allocated_.fetch_sub(sample_log_bytes(log.capacity), std::memory_order_relaxed);
       exec_.deallocate(log.keys);
       exec_.deallocate(log.times);
       exec_.deallocate(log.kinds);
@@ -206,12 +308,82 @@ class backend_impl final : public backend<Key> {
   template <class T>
   T* alloc(std::size_t bytes, const char* what, int fill_byte) {
     void* p = exec_.allocate(bytes, what);
+    allocated_.fetch_add(bytes, std::memory_order_relaxed);
     exec_.fill(p, fill_byte, bytes);
     return static_cast<T*>(p);
   }
 
+  /// Host copies of a run of whole buckets (keys, digests, occupancy; with `contents` also
+  /// scores, metadata and values).
+  struct bucket_chunk {
+    std::vector<Key> keys;
+    std::vector<std::uint8_t> digests;
+    std::vector<std::uint32_t> sizes;
+    std::vector<std::uint64_t> scores;
+    std::vector<slot_meta> meta;
+    std::vector<std::byte> values;
+  };
+
+  bucket_chunk read_chunk(std::uint64_t first_bucket, std::uint64_t buckets, bool contents = false) {
+    bucket_chunk c;
+    const std::uint64_t base = first_bucket * tab_.bucket_slots;
+    const std::uint64_t n = buckets * tab_.bucket_slots;
+    c.keys.resize(n);
+    c.digests.resize(n);
+    c.sizes.resize(buckets);
+    exec_.copy_to_host(c.keys.data(), tab_.keys + base, n * sizeof(Key));
+    exec_.copy_to_host(c.digests.data(), tab_.digests + base, n);
+    exec_.copy_to_host(c.sizes.data(), tab_.bucket_sizes + first_bucket, buckets * sizeof(std::uint32_t));
+    if (contents) {
+      c.scores.resize(n);
+      c.meta.resize(n);
+      c.values.resize(n * tab_.value_bytes);
+      exec_.copy_to_host(c.scores.data(), tab_.scores + base, n * sizeof(std::uint64_t));
+      exec_.copy_to_host(c.meta.data(), tab_.meta + base, n * sizeof(slot_meta));
+      exec_.copy_to_host(c.values.data(), tab_.values + base * tab_.value_bytes, c.values.size());
+    }
+    return c;
+  }
+
+  /// Bucket `b` of the chunk, which is table bucket `bucket`.
+  table_check check_bucket(const bucket_chunk& c, std::uint64_t b, std::uint64_t bucket) const {
+    table_check r;
+    const std::uint64_t first = b * tab_.bucket_slots;
+    std::uint32_t occupied = 0;
+    for (std::uint32_t i = 0; i < tab_.bucket_slots; ++i) {
+      const Key k = c.keys[first + i];
+      if (k == empty_key<Key> || k == reclaim_key<Key>) continue;
+      ++occupied;
+      ++r.keys;
+      const std::uint64_t h = mix64(static_cast<std::uint64_t>(k));
+      if (bucket_of(h, tab_.num_buckets) != bucket || digest_of(h) != c.digests[first + i]) ++r.misplaced;
+      for (std::uint32_t j = 0; j < i; ++j)
+        if (c.keys[first + j] == k) {
+          ++r.duplicates;
+          break;
+        }
+    }
+    if (occupied != c.sizes[b]) ++r.count_mismatches;
+    return r;
+  }
+
+  /// Runs f(first_bucket, buckets) over the table in runs of about 64 Ki slots.
+  template <class F>
+  void for_each_chunk(F&& f) {
+    const std::uint64_t per_chunk = std::max<std::uint64_t>(1, (std::uint64_t{1} << 16) / tab_.bucket_slots);
+    for (std::uint64_t b = 0; b < tab_.num_buckets; b += per_chunk) f(b, std::min(per_chunk, tab_.num_buckets - b));
+  }
+
+  static std::uint64_t sample_log_bytes(std::uint64_t capacity) {
+    return capacity * (sizeof(Key) + sizeof(std::uint64_t) + 1) + 2 * sizeof(unsigned long long);
+  }
+
   void free_log() noexcept {
     candidate_log<Key>& log = tab_.log;
+    if (log.capacity != 0)
+      allocated_.fetch_sub(log.capacity * (model::feature_count * sizeof(float) + sizeof(Key) + sizeof(std::uint64_t)) +
+                               2 * sizeof(unsigned long long),
+                           std::memory_order_relaxed);
     exec_.deallocate(log.features);
     exec_.deallocate(log.keys);
     exec_.deallocate(log.times);
@@ -235,6 +407,7 @@ class backend_impl final : public backend<Key> {
 
   Exec exec_;
   table_view<Key> tab_{};
+  std::atomic<std::uint64_t> allocated_{0};
 };
 
 }  // namespace belady::detail

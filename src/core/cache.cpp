@@ -14,12 +14,18 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 #endif
+#include <cstdio>
+#include <exception>
 #include <limits>
 #include <string>
 
 #include "backend.hpp"
+#include "belady/logging.hpp"
 #include "belady/model/registry.hpp"
 #include "online/learner.hpp"
+#include "ops/alert_monitor.hpp"
+#include "ops/cache_snapshot.hpp"
+#include "ops/metrics_recorder.hpp"
 
 namespace belady {
 namespace {
@@ -63,6 +69,7 @@ void check_values(std::span<U> s, std::size_t n, std::size_t dim, std::string_vi
 template <cache_key Key, cache_value T>
 struct cache<Key, T>::impl {
   cache_config config;
+  detail::table_shape shape{};
   std::unique_ptr<detail::backend<Key>> backend;
   // Declared after the backend so it is destroyed first: its models' device copies are freed
   // while the backend's device context is still in use.
@@ -208,7 +215,174 @@ struct cache<Key, T>::impl {
   std::condition_variable trainer_wake;
   bool trainer_stop = false;
 
-  ~impl() { stop_trainer(); }
+  // ---- operations: metrics, alerts, trainer restarts ----
+  ops::metrics_recorder recorder;
+  ops::alert_monitor alerts;
+  std::atomic<std::uint64_t> trainer_failures_in_row{0}, allocation_failures{0};
+  std::thread monitor;
+  std::mutex monitor_mutex;
+  std::condition_variable monitor_wake;
+  bool monitor_stop = false;
+
+  /// Times one public call and counts it; a call left by an exception counts as an error.
+  /// Constructed first thing in each operation, so validation failures count too.
+  class call_timer {
+   public:
+    call_timer(const impl& m, operation op, std::size_t keys)
+        : m_(const_cast<impl&>(m)), op_(op), keys_(keys), exceptions_(std::uncaught_exceptions()),
+          started_(m.config.ops.metrics ? std::chrono::steady_clock::now() : std::chrono::steady_clock::time_point{}) {}
+    call_timer(const call_timer&) = delete;
+    call_timer& operator=(const call_timer&) = delete;
+    ~call_timer() {
+      if (!m_.config.ops.metrics) return;
+      if (std::uncaught_exceptions() > exceptions_) {
+        m_.recorder.record_error(op_);
+        return;
+      }
+      m_.recorder.record_call(op_, keys_, std::chrono::steady_clock::now() - started_, lookups_, hits_);
+    }
+    void lookups(std::uint64_t n, std::uint64_t hits) { lookups_ = n, hits_ = hits; }
+    void writes(const insert_result& r) {
+      if (m_.config.ops.metrics) m_.recorder.record_writes(r.inserted, r.assigned, r.evicted, r.refused, 0);
+    }
+    void erased(std::uint64_t n) {
+      if (m_.config.ops.metrics) m_.recorder.record_writes(0, 0, 0, 0, n);
+    }
+
+   private:
+    impl& m_;
+    operation op_;
+    std::size_t keys_;
+    int exceptions_;
+    std::chrono::steady_clock::time_point started_;
+    std::uint64_t lookups_ = 0, hits_ = 0;
+  };
+
+  ~impl() {
+    stop_monitor();
+    stop_trainer();
+  }
+
+  /// Everything metrics() reports; the monitor skips the pass over the buckets (with_size false).
+  metrics_snapshot collect(bool with_size, stream_view s) const {
+    metrics_snapshot m;
+    m.backend = std::string(to_string(config.executor));
+    m.policy = std::string(to_string(config.eviction));
+    m.capacity = config.capacity;
+    m.dim = config.dim;
+    m.bucket_size = config.bucket_size;
+    m.clock = clock.load(std::memory_order_relaxed);
+    if (with_size) {
+      m.size = backend->size(s);
+      m.load_factor = static_cast<double>(m.size) / static_cast<double>(config.capacity);
+    }
+    recorder.fill(m);
+    const std::uint64_t table = backend->allocated_bytes();
+    (config.executor == belady::backend::cuda ? m.device_bytes : m.host_bytes) = table;
+    m.process_resident_bytes = resident_bytes();
+    if (registry) {
+      m.active_model_version = registry->active_version();
+      m.models_kept = registry->history().size();
+    }
+    m.trainer_state = "off";
+    if (learner) {
+      const online_report r = learner->report();
+      m.online = true;
+      m.trainer_state = r.state;
+      m.trainer_busy_seconds = r.trainer_busy_seconds;
+      m.trainer_time_share = m.uptime_seconds > 0 ? r.trainer_busy_seconds / m.uptime_seconds : 0;
+      m.promotions = r.promotions;
+      m.rejections = r.rejections;
+      m.rollbacks = r.rollbacks;
+      m.training_failures = r.failures;
+      m.trainer_restarts = r.restarts;
+      m.sampled_events = r.sampled_events;
+      m.sampled_events_dropped = r.dropped_events;
+      m.prediction_accuracy = r.prediction_accuracy;
+    }
+    const auto [warning, critical] = alerts.counts();
+    m.alerts_warning = warning;
+    m.alerts_critical = critical;
+    m.degraded = degraded_reasons(nullptr) != 0;
+    return m;
+  }
+
+  static std::uint64_t resident_bytes() {
+#if defined(__linux__)
+    // /proc/self/statm: total and resident pages.
+    if (std::FILE* f = std::fopen("/proc/self/statm", "r")) {
+      unsigned long long total = 0, resident = 0;
+      const int got = std::fscanf(f, "%llu %llu", &total, &resident);
+      std::fclose(f);
+      if (got == 2) return resident * static_cast<std::uint64_t>(::sysconf(_SC_PAGESIZE));
+    }
+#endif
+    return 0;
+  }
+
+  /// Counts the degraded states; with `out`, also describes them.
+  std::size_t degraded_reasons(health_report* out) const {
+    std::size_t n = 0;
+    auto problem = [&](const std::string& what) {
+      ++n;
+      if (out) out->problems.push_back(what);
+    };
+    const ops_config& o = config.ops;
+    const std::uint64_t in_row = trainer_failures_in_row.load(std::memory_order_relaxed);
+    std::uint64_t recent_rollbacks = 0, restarts = 0;
+    std::string last_error;
+    if (learner) {
+      const online_report r = learner->report();
+      const auto since = std::chrono::steady_clock::now() - std::chrono::seconds(o.rollback_window_s);
+      for (const online_decision& d : r.decisions)
+        if (d.what == online_decision::kind::rolled_back && d.at >= since) ++recent_rollbacks;
+      restarts = r.restarts;
+      last_error = r.last_error;
+    }
+    if (out) {
+      out->trainer_consecutive_failures = in_row;
+      out->trainer_restarts = restarts;
+      out->recent_rollbacks = recent_rollbacks;
+      out->allocation_failures = allocation_failures.load(std::memory_order_relaxed);
+      out->alerts_critical = alerts.counts().second;
+    }
+    if (o.degraded_trainer_failures != 0 && in_row >= o.degraded_trainer_failures)
+      problem("online trainer failing: " + std::to_string(in_row) + " failures in a row (latest: " + last_error + ")");
+    if (o.degraded_rollbacks != 0 && recent_rollbacks >= o.degraded_rollbacks)
+      problem(std::to_string(recent_rollbacks) + " rollbacks in the last " + std::to_string(o.rollback_window_s) + " s");
+    if (const std::uint64_t a = allocation_failures.load(std::memory_order_relaxed); a != 0)
+      problem(std::to_string(a) + " allocation failure(s) since construction");
+    if (const std::uint64_t c = alerts.counts().second; c != 0) problem(std::to_string(c) + " alert rule(s) critical");
+    return n;
+  }
+
+  void start_monitor() {
+    std::lock_guard lock(monitor_mutex);
+    if (monitor.joinable() || monitor_stop) return;
+    monitor = std::thread([this] {
+      std::unique_lock l(monitor_mutex);
+      while (!monitor_stop) {
+        monitor_wake.wait_for(l, std::chrono::milliseconds(std::max<std::uint32_t>(1, config.ops.alert_interval_ms)));
+        if (monitor_stop) break;
+        l.unlock();
+        try {
+          if (alerts.active()) alerts.evaluate(collect(false, {}));
+        } catch (const std::exception& e) {
+          logger()->error("alert monitor: {}", e.what());
+        }
+        l.lock();
+      }
+    });
+  }
+
+  void stop_monitor() {
+    {
+      std::lock_guard lock(monitor_mutex);
+      monitor_stop = true;
+    }
+    monitor_wake.notify_all();
+    if (monitor.joinable()) monitor.join();
+  }
 
   [[nodiscard]] std::chrono::steady_clock::time_point start_timer() const {
     return learner ? std::chrono::steady_clock::now() : std::chrono::steady_clock::time_point{};
@@ -287,16 +461,51 @@ struct cache<Key, T>::impl {
         trainer_wake.wait_for(lock, std::chrono::milliseconds(std::max<std::uint32_t>(1, config.online.poll_interval_ms)));
         if (trainer_stop) break;
         lock.unlock();
+        const auto [failures_before, rounds_before] = learner->failures_and_rounds();
+        bool failed = false;
         try {
           online_turn();  // training failures are caught and recorded inside; see learner::step
+        } catch (const std::bad_alloc& e) {
+          allocation_failures.fetch_add(1, std::memory_order_relaxed);
+          learner->note_failure(std::string("online loop: out of memory: ") + e.what());
+          failed = true;
         } catch (const std::exception& e) {
-          // Anything else (a failed drain, memory): recorded; the cache keeps serving, and the
-          // next turn tries again.
+          // Anything else (a failed drain): recorded; the cache keeps serving.
           learner->note_failure(std::string("online loop: ") + e.what());
+          failed = true;
         }
+        const auto [failures_after, rounds_after] = learner->failures_and_rounds();
         lock.lock();
+        if (failed || failures_after != failures_before) {
+          if (!back_off(lock)) break;
+        } else if (rounds_after != rounds_before) {
+          trainer_failures_in_row.store(0, std::memory_order_relaxed);
+        }
       }
     });
+  }
+
+  /// After a failed turn: waits (doubling with each failure in a row, capped), then restarts the
+  /// learner. The cache serves throughout. Returns false when asked to stop while waiting.
+  bool back_off(std::unique_lock<std::mutex>& lock) {
+    const std::uint64_t in_row = trainer_failures_in_row.fetch_add(1, std::memory_order_relaxed) + 1;
+    const ops_config& o = config.ops;
+    const std::uint64_t shift = std::min<std::uint64_t>(in_row - 1, 20);
+    const auto wait = std::chrono::milliseconds(
+        std::min<std::uint64_t>(o.trainer_backoff_max_ms, std::uint64_t{o.trainer_backoff_ms} << shift));
+    learner->set_state("backoff");
+    logger()->warn("online trainer: failure {} in a row ({}); restarting in {} ms", in_row,
+                   learner->report().last_error, wait.count());
+    trainer_wake.wait_for(lock, wait, [this] { return trainer_stop; });
+    if (trainer_stop) return false;
+    lock.unlock();
+    {
+      std::lock_guard step(step_mutex);
+      learner->restart();
+    }
+    lock.lock();
+    logger()->info("online trainer: restarted after {} failure(s) in a row", in_row);
+    return true;
   }
 
   void stop_trainer() {
@@ -378,6 +587,11 @@ detail::table_shape shape_of(cache_config& c, std::size_t elem_bytes) {
     shape.admission = c.learned_admission;
   }
   if (c.online.enabled) check_online(c, shape);
+  if (c.ops.alert_interval_ms == 0) fail("ops.alert_interval_ms", "must be at least 1");
+  if (c.ops.trainer_backoff_ms == 0) fail("ops.trainer_backoff_ms", "must be at least 1");
+  if (c.ops.trainer_backoff_max_ms < c.ops.trainer_backoff_ms)
+    fail("ops.trainer_backoff_max_ms", std::to_string(c.ops.trainer_backoff_max_ms) + " is below trainer_backoff_ms " +
+                                           std::to_string(c.ops.trainer_backoff_ms));
   return shape;
 }
 
@@ -398,6 +612,7 @@ cache<Key, T>::cache(const cache_config& config) : impl_(std::make_unique<impl>(
     impl_->backend = detail::make_host_backend<Key>(shape, config.host_threads);
   }
   impl_->config.executor = kind;
+  impl_->shape = shape;
   if (impl_->config.eviction == policy::learned) {
     detail::backend<Key>* b = impl_->backend.get();
     impl_->registry = std::make_unique<model::model_registry>(model::registry_config{
@@ -417,6 +632,10 @@ cache<Key, T>::cache(const cache_config& config) : impl_(std::make_unique<impl>(
       if (!o.manual) impl_->start_trainer();
     }
   }
+  // Debug, not info: the online learner builds miniature caches of its own.
+  logger()->debug("cache: {} slots x dim {} ({} bytes each), bucket {}, policy {}, backend {}, {} bytes allocated",
+                  impl_->config.capacity, impl_->config.dim, sizeof(T) * impl_->config.dim, impl_->config.bucket_size,
+                  to_string(impl_->config.eviction), to_string(kind), impl_->backend->allocated_bytes());
 }
 
 template <cache_key Key, cache_value T>
@@ -451,6 +670,7 @@ template <cache_key Key, cache_value T>
 void cache<Key, T>::find_async(std::span<const Key> keys, std::span<T> values, std::span<bool> found,
                                std::span<std::uint64_t> scores, stream_view stream) {
   auto& m = *impl_;
+  typename impl::call_timer timer(m, operation::find, keys.size());
   const std::size_t n = m.check_keys(keys, stream);
   check_values(values, n, m.config.dim, "values");
   check_span(found, n, "found");
@@ -472,6 +692,7 @@ template <cache_key Key, cache_value T>
 std::size_t cache<Key, T>::find(std::span<const Key> keys, std::span<T> values, std::span<bool> found,
                                 std::span<std::uint64_t> scores, stream_view stream) {
   auto& m = *impl_;
+  typename impl::call_timer timer(m, operation::find, keys.size());
   const std::size_t n = m.check_keys(keys, stream);
   check_values(values, n, m.config.dim, "values");
   check_span(found, n, "found");
@@ -488,6 +709,7 @@ std::size_t cache<Key, T>::find(std::span<const Key> keys, std::span<T> values, 
   const auto started = m.start_timer();
   const std::size_t hits = m.backend->find(b, true, stream, true).of(detail::outcome::found);
   m.count_requests(n, hits, started);
+  timer.lookups(n, hits);
   m.finish(std::move(pinned), n, stream, true);
   return hits;
 }
@@ -495,6 +717,7 @@ std::size_t cache<Key, T>::find(std::span<const Key> keys, std::span<T> values, 
 template <cache_key Key, cache_value T>
 void cache<Key, T>::contains_async(std::span<const Key> keys, std::span<bool> found, stream_view stream) {
   auto& m = *impl_;
+  typename impl::call_timer timer(m, operation::contains, keys.size());
   const std::size_t n = m.check_keys(keys, stream);
   check_span(found, n, "found");
   m.access(found.data(), "found");
@@ -507,6 +730,7 @@ void cache<Key, T>::contains_async(std::span<const Key> keys, std::span<bool> fo
 template <cache_key Key, cache_value T>
 std::size_t cache<Key, T>::contains(std::span<const Key> keys, std::span<bool> found, stream_view stream) {
   auto& m = *impl_;
+  typename impl::call_timer timer(m, operation::contains, keys.size());
   const std::size_t n = m.check_keys(keys, stream);
   check_span(found, n, "found");
   m.access(found.data(), "found");
@@ -531,6 +755,7 @@ template <cache_key Key, cache_value T>
 insert_result cache<Key, T>::insert_or_assign(std::span<const Key> keys, std::span<const T> values,
                                               std::span<const std::uint64_t> scores, stream_view stream) {
   auto& m = *impl_;
+  typename impl::call_timer timer(m, operation::insert_or_assign, keys.size());
   const std::size_t n = m.check_keys(keys, stream);
   check_values(values, n, m.config.dim, "values");
   m.access(values.data(), "values");
@@ -542,6 +767,7 @@ insert_result cache<Key, T>::insert_or_assign(std::span<const Key> keys, std::sp
   auto pinned = m.pin_model(b);
   const auto r = to_result(m.backend->write(b, detail::write_mode::insert_or_assign, stream, true));
   m.finish(std::move(pinned), n, stream, true);
+  timer.writes(r);
   return r;
 }
 
@@ -549,6 +775,7 @@ template <cache_key Key, cache_value T>
 void cache<Key, T>::insert_or_assign_async(std::span<const Key> keys, std::span<const T> values,
                                            std::span<const std::uint64_t> scores, stream_view stream) {
   auto& m = *impl_;
+  typename impl::call_timer timer(m, operation::insert_or_assign, keys.size());
   const std::size_t n = m.check_keys(keys, stream);
   check_values(values, n, m.config.dim, "values");
   m.access(values.data(), "values");
@@ -568,6 +795,7 @@ insert_result cache<Key, T>::insert_and_evict(std::span<const Key> keys, std::sp
                                               std::span<std::uint64_t> evicted_scores,
                                               std::span<const std::uint64_t> scores, stream_view stream) {
   auto& m = *impl_;
+  typename impl::call_timer timer(m, operation::insert_and_evict, keys.size());
   const std::size_t n = m.check_keys(keys, stream);
   check_values(values, n, m.config.dim, "values");
   check_span(evicted_keys, n, "evicted_keys", true);
@@ -588,6 +816,7 @@ insert_result cache<Key, T>::insert_and_evict(std::span<const Key> keys, std::sp
   auto pinned = m.pin_model(b);
   const auto r = to_result(m.backend->insert_and_evict(b, stream));
   m.finish(std::move(pinned), n, stream, true);
+  timer.writes(r);
   return r;
 }
 
@@ -595,6 +824,7 @@ template <cache_key Key, cache_value T>
 void cache<Key, T>::find_or_insert_async(std::span<const Key> keys, std::span<T> values, std::span<bool> found,
                                          std::span<const std::uint64_t> scores, stream_view stream) {
   auto& m = *impl_;
+  typename impl::call_timer timer(m, operation::find_or_insert, keys.size());
   const std::size_t n = m.check_keys(keys, stream);
   check_values(values, n, m.config.dim, "values");
   check_span(found, n, "found");
@@ -616,6 +846,7 @@ template <cache_key Key, cache_value T>
 std::size_t cache<Key, T>::find_or_insert(std::span<const Key> keys, std::span<T> values, std::span<bool> found,
                                           std::span<const std::uint64_t> scores, stream_view stream) {
   auto& m = *impl_;
+  typename impl::call_timer timer(m, operation::find_or_insert, keys.size());
   const std::size_t n = m.check_keys(keys, stream);
   check_values(values, n, m.config.dim, "values");
   check_span(found, n, "found");
@@ -632,6 +863,7 @@ std::size_t cache<Key, T>::find_or_insert(std::span<const Key> keys, std::span<T
   const auto started = m.start_timer();
   const std::size_t hits = m.backend->find_or_insert(b, stream, true).of(detail::outcome::found);
   m.count_requests(n, hits, started);
+  timer.lookups(n, hits);
   m.finish(std::move(pinned), n, stream, true);
   return hits;
 }
@@ -640,6 +872,7 @@ template <cache_key Key, cache_value T>
 std::size_t cache<Key, T>::assign(std::span<const Key> keys, std::span<const T> values,
                                   std::span<const std::uint64_t> scores, stream_view stream) {
   auto& m = *impl_;
+  typename impl::call_timer timer(m, operation::assign, keys.size());
   const std::size_t n = m.check_keys(keys, stream);
   check_values(values, n, m.config.dim, "values");
   m.access(values.data(), "values");
@@ -648,13 +881,16 @@ std::size_t cache<Key, T>::assign(std::span<const Key> keys, std::span<const T> 
   auto b = m.make_batch(keys);
   b.in_values = reinterpret_cast<const std::byte*>(values.data());
   b.in_scores = in_scores;
-  return m.backend->write(b, detail::write_mode::assign_only, stream, true).of(detail::outcome::assigned);
+  const std::size_t assigned = m.backend->write(b, detail::write_mode::assign_only, stream, true).of(detail::outcome::assigned);
+  timer.writes(insert_result{0, assigned, 0, 0});
+  return assigned;
 }
 
 template <cache_key Key, cache_value T>
 void cache<Key, T>::assign_async(std::span<const Key> keys, std::span<const T> values,
                                  std::span<const std::uint64_t> scores, stream_view stream) {
   auto& m = *impl_;
+  typename impl::call_timer timer(m, operation::assign, keys.size());
   const std::size_t n = m.check_keys(keys, stream);
   check_values(values, n, m.config.dim, "values");
   m.access(values.data(), "values");
@@ -669,14 +905,18 @@ void cache<Key, T>::assign_async(std::span<const Key> keys, std::span<const T> v
 template <cache_key Key, cache_value T>
 std::size_t cache<Key, T>::erase(std::span<const Key> keys, stream_view stream) {
   auto& m = *impl_;
+  typename impl::call_timer timer(m, operation::erase, keys.size());
   const std::size_t n = m.check_keys(keys, stream);
   if (n == 0) return 0;
-  return m.backend->erase(m.make_batch(keys), stream, true).of(detail::outcome::erased);
+  const std::size_t erased = m.backend->erase(m.make_batch(keys), stream, true).of(detail::outcome::erased);
+  timer.erased(erased);
+  return erased;
 }
 
 template <cache_key Key, cache_value T>
 void cache<Key, T>::erase_async(std::span<const Key> keys, stream_view stream) {
   auto& m = *impl_;
+  typename impl::call_timer timer(m, operation::erase, keys.size());
   const std::size_t n = m.check_keys(keys, stream);
   if (n == 0) return;
   m.backend->erase(m.make_batch(keys), stream, false);
@@ -684,10 +924,12 @@ void cache<Key, T>::erase_async(std::span<const Key> keys, stream_view stream) {
 
 template <cache_key Key, cache_value T>
 void cache<Key, T>::clear(stream_view stream) {
+  typename impl::call_timer timer(*impl_, operation::clear, 0);
   impl_->backend->clear(stream, true);
 }
 template <cache_key Key, cache_value T>
 void cache<Key, T>::clear_async(stream_view stream) {
+  typename impl::call_timer timer(*impl_, operation::clear, 0);
   impl_->backend->clear(stream, false);
 }
 
@@ -706,6 +948,7 @@ std::size_t cache<Key, T>::export_batch(std::size_t offset, std::size_t count, s
                                         std::span<T> values, std::span<std::uint64_t> scores,
                                         stream_view stream) const {
   auto& m = *impl_;
+  typename impl::call_timer timer(m, operation::export_batch, count);
   if (offset > m.config.capacity)
     fail("offset", std::to_string(offset) + " is past the capacity " + std::to_string(m.config.capacity));
   count = std::min(count, m.config.capacity - offset);
@@ -772,6 +1015,146 @@ template <cache_key Key, cache_value T>
 eviction_candidates<Key> cache<Key, T>::take_candidate_log() {
   if (!impl_->registry) return {};
   return impl_->backend->take_candidate_log();
+}
+
+template <cache_key Key, cache_value T>
+metrics_snapshot cache<Key, T>::metrics(stream_view stream) const {
+  return impl_->collect(true, stream);
+}
+
+template <cache_key Key, cache_value T>
+void cache<Key, T>::set_alert_rules(std::vector<alert_rule> rules) {
+  impl_->alerts.set_rules(std::move(rules));
+}
+
+template <cache_key Key, cache_value T>
+std::vector<alert_rule> cache<Key, T>::alert_rules() const {
+  return impl_->alerts.rules();
+}
+
+template <cache_key Key, cache_value T>
+std::uint64_t cache<Key, T>::subscribe(alert_callback callback) {
+  const std::uint64_t id = impl_->alerts.subscribe(std::move(callback));
+  impl_->start_monitor();
+  return id;
+}
+
+template <cache_key Key, cache_value T>
+bool cache<Key, T>::unsubscribe(std::uint64_t id) {
+  return impl_->alerts.unsubscribe(id);
+}
+
+template <cache_key Key, cache_value T>
+std::vector<alert_event> cache<Key, T>::evaluate_alerts() {
+  return impl_->alerts.evaluate(impl_->collect(false, {}));
+}
+
+template <cache_key Key, cache_value T>
+health_report cache<Key, T>::health(bool verify_table, stream_view stream) const {
+  const auto& m = *impl_;
+  health_report h;
+  if (verify_table) {
+    const detail::table_check t = m.backend->verify_table(stream);
+    h.table_checked = true;
+    h.keys = t.keys;
+    h.duplicate_keys = t.duplicates;
+    h.misplaced_keys = t.misplaced;
+    h.count_mismatches = t.count_mismatches;
+    if (t.duplicates != 0) h.problems.push_back(std::to_string(t.duplicates) + " duplicate key(s) in the table");
+    if (t.misplaced != 0) h.problems.push_back(std::to_string(t.misplaced) + " key(s) outside their bucket or with a stale digest");
+    if (t.count_mismatches != 0)
+      h.problems.push_back(std::to_string(t.count_mismatches) + " bucket(s) whose occupancy count differs from their keys");
+  }
+  const bool broken = !h.problems.empty();
+  const std::size_t degraded = m.degraded_reasons(&h);
+  h.status = broken ? health_status::failed : degraded != 0 ? health_status::degraded : health_status::ok;
+  if (h.status != health_status::ok) {
+    std::string all;
+    for (const auto& p : h.problems) all += (all.empty() ? "" : "; ") + p;
+    logger()->warn("health {}: {}", to_string(h.status), all);
+  }
+  return h;
+}
+
+namespace {
+template <cache_key Key, cache_value T>
+ops::snapshot_head expected_head(const cache_config& c, const detail::table_shape& shape) {
+  ops::snapshot_head h;
+  h.key_bytes = sizeof(Key);
+  h.value_dtype = static_cast<std::uint32_t>(dtype_of<T>::value);
+  h.value_bytes = shape.value_bytes;
+  h.dim = c.dim;
+  h.capacity = c.capacity;
+  h.bucket_size = c.bucket_size;
+  h.num_buckets = shape.num_buckets;
+  h.policy = static_cast<std::uint32_t>(c.eviction);
+  h.slot_meta_bytes = sizeof(detail::slot_meta);
+  h.sketch_width = shape.sketch_width;
+  return h;
+}
+}  // namespace
+
+template <cache_key Key, cache_value T>
+void cache<Key, T>::save_snapshot(const std::filesystem::path& path, const snapshot_options& options,
+                                  stream_view stream) const {
+  auto& m = *impl_;
+  const auto started = std::chrono::steady_clock::now();
+  ops::snapshot_head h = expected_head<Key, T>(m.config, m.shape);
+  const detail::raw_slots<Key> slots = m.backend->read_slots(stream);
+  const detail::raw_history history = m.backend->read_history(stream);
+  h.clock = m.clock.load(std::memory_order_relaxed);
+  h.created_ns = ops::to_ns(std::chrono::system_clock::now());
+  h.entries = slots.slots.size();
+  std::vector<std::byte> models;
+  if (options.include_models && m.registry) {
+    const model::registry_state rs = m.registry->state();
+    h.models = rs.versions.size();
+    models = ops::encode_registry(rs);
+  }
+  const std::vector<std::byte> head = h.encode();
+  std::vector<ops::section_view> sections{
+      {ops::tag_head, head},
+      {ops::tag_slots, ops::as_bytes_of(slots.slots)},
+      {ops::tag_keys, ops::as_bytes_of(slots.keys)},
+      {ops::tag_scores, ops::as_bytes_of(slots.scores)},
+      {ops::tag_meta, ops::as_bytes_of(slots.meta)},
+      {ops::tag_values, ops::as_bytes_of(slots.values)}};
+  if (h.sketch_width != 0) {
+    sections.push_back({ops::tag_sketch, ops::as_bytes_of(history.sketch)});
+    sections.push_back({ops::tag_ghost, ops::as_bytes_of(history.ghost)});
+  }
+  if (h.models != 0) sections.push_back({ops::tag_models, models});
+  ops::write_snapshot_file(path, sections, options.progress);
+  logger()->info("snapshot saved to {}: {} entries, {} model(s), {:.1f} ms", path.string(), h.entries, h.models,
+                 std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started).count());
+}
+
+template <cache_key Key, cache_value T>
+void cache<Key, T>::load_snapshot(const std::filesystem::path& path, stream_view stream) {
+  auto& m = *impl_;
+  const auto started = std::chrono::steady_clock::now();
+  ops::decoded_snapshot<Key> d;
+  try {
+    d = ops::decode_snapshot<Key>(path, expected_head<Key, T>(m.config, m.shape));
+    // The registry last of the checks: restore() validates every model before it changes anything.
+    if (d.models && !m.registry) throw snapshot_error(ops::where_of(path) + ": it holds models, this cache's policy has none");
+  } catch (const std::bad_alloc&) {
+    m.allocation_failures.fetch_add(1, std::memory_order_relaxed);
+    throw snapshot_error(ops::where_of(path) + ": out of memory while reading it");
+  }
+  if (d.models) {
+    try {
+      m.registry->restore(*d.models);
+    } catch (const std::exception& e) {
+      throw snapshot_error(ops::where_of(path) + ": its models do not restore: " + e.what());
+    }
+  }
+  // Past every check: the contents change now.
+  m.backend->write_slots(d.slots, stream);
+  m.backend->write_history(d.history, stream);
+  m.clock.store(d.head.clock, std::memory_order_relaxed);
+  logger()->info("snapshot loaded from {}: {} entries, {} model(s), {:.1f} ms", path.string(), d.head.entries, d.head.models,
+                 std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started).count());
 }
 
 template class cache<std::uint64_t, float>;

@@ -84,6 +84,9 @@ class host_executor {
   void copy_to_host(void* dst, const void* src, std::size_t bytes) {
     if (bytes != 0) std::memcpy(dst, src, bytes);  // empty vectors may hand over null pointers
   }
+  void copy_from_host(void* dst, const void* src, std::size_t bytes) {
+    if (bytes != 0) std::memcpy(dst, src, bytes);
+  }
   /// The online trainer's copies: on the calling thread, not the pool (the pool serves the cache).
   void copy_to_host_background(void* dst, const void* src, std::size_t bytes) { copy_to_host(dst, src, bytes); }
   void fill_background(void* p, int byte, std::size_t bytes) {

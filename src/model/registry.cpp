@@ -211,4 +211,60 @@ void model_registry::set_uploader(model_uploader uploader) {
   ++uploader_generation_;
 }
 
+registry_state model_registry::state() const {
+  std::lock_guard lock(mutex_);
+  registry_state s;
+  for (const entry& e : history_) s.versions.push_back({to_record(e), e.model->params});
+  s.activations = activations_;
+  s.next_version = next_version_;
+  return s;
+}
+
+void model_registry::restore(const registry_state& s) {
+  // Check everything before anything changes.
+  std::uint64_t previous = 0;
+  for (const auto& k : s.versions) {
+    validate(k.params);
+    if (k.record.version <= previous || k.record.version >= s.next_version)
+      throw belady::invalid_argument("registry restore: version " + std::to_string(k.record.version) +
+                                     " is out of order or not below the next version " + std::to_string(s.next_version));
+    previous = k.record.version;
+  }
+  if (s.versions.size() > limit_)
+    throw belady::invalid_argument("registry restore: " + std::to_string(s.versions.size()) +
+                                   " versions exceed the history limit " + std::to_string(limit_));
+  auto kept = [&](std::uint64_t v) {
+    return std::any_of(s.versions.begin(), s.versions.end(), [v](const auto& k) { return k.record.version == v; });
+  };
+  for (const std::uint64_t v : s.activations)
+    if (!kept(v)) throw belady::invalid_argument("registry restore: activation of version " + std::to_string(v) + ", which is not kept");
+
+  std::unique_lock lock(mutex_);
+  const model_uploader uploader = uploader_;
+  lock.unlock();
+  std::deque<entry> history;
+  for (const auto& k : s.versions) {
+    auto model = std::make_shared<installed_model>();
+    model->version = k.record.version;
+    model->parent_version = k.record.parent_version;
+    model->created_at = k.record.created_at;
+    model->info = k.record.info;
+    model->params = k.params;
+    model->device_copy = uploader ? uploader(k.params) : nullptr;
+    const bool is_active = !s.activations.empty() && s.activations.back() == k.record.version;
+    // The stored state of the active version is authoritative only through the activation stack.
+    const model_state state = is_active ? model_state::active
+                              : k.record.state == model_state::active ? model_state::retired
+                                                                      : k.record.state;
+    history.push_back(entry{std::move(model), state, k.record.state_changed_at, k.record.state_reason});
+  }
+  lock.lock();
+  history_ = std::move(history);
+  activations_ = s.activations;
+  next_version_ = s.next_version;
+  std::shared_ptr<const installed_model> active;
+  if (!activations_.empty()) active = find_entry(activations_.back())->model;
+  active_.store(std::move(active), std::memory_order_release);
+}
+
 }  // namespace belady::model

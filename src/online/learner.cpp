@@ -9,6 +9,7 @@
 #include <utility>
 
 #include "belady/detail/table.hpp"
+#include "belady/logging.hpp"
 #include "online/sgd.hpp"
 #include "online/stats.hpp"
 
@@ -352,6 +353,10 @@ void learner::train_candidate(std::uint64_t tick, clock::time_point now) {
   if (!vy.empty()) {
     info.validation_loss = mean_squared_error(p, vx.data(), vy.data(), vy.size());
     info.validation_accuracy = pairwise_accuracy(p, vx.data(), vy.data(), vy.size());
+    // The active model on the same held-out samples: the live prediction-accuracy figure.
+    const double active_accuracy = pairwise_accuracy(active->params, vx.data(), vy.data(), vy.size());
+    std::lock_guard lock(report_mutex_);
+    report_.prediction_accuracy = std::isfinite(active_accuracy) ? active_accuracy : -1.0;
   }
   info.note = "online round " + std::to_string(report_.training_rounds + 1) + " at tick " + std::to_string(tick);
   const std::uint64_t version = registry_.install(p, info, false);  // validated; a shadow
@@ -574,7 +579,31 @@ void learner::watch(std::uint64_t tick, clock::time_point now, const live_counte
   record(std::move(d));
 }
 
+std::pair<std::uint64_t, std::uint64_t> learner::failures_and_rounds() const {
+  std::lock_guard lock(report_mutex_);
+  return {report_.failures, report_.training_rounds};
+}
+
+void learner::restart() {
+  end_evaluation();
+  phase_ = phase::idle;
+  samples_.clear();
+  requests_since_training_ = 0;
+  std::lock_guard lock(report_mutex_);
+  ++report_.restarts;
+  report_.state = "idle";
+}
+
 void learner::record(online_decision d) {
+  {
+    // Decisions are rare (one per training round at most): logging them costs the request path
+    // nothing.
+    auto log = belady::logger();
+    const auto level = d.what == online_decision::kind::failed        ? spdlog::level::err
+                       : d.what == online_decision::kind::rolled_back ? spdlog::level::warn
+                                                                      : spdlog::level::info;
+    log->log(level, "online learning: model {} {}: {}", d.version, to_string(d.what), d.reason);
+  }
   std::lock_guard lock(report_mutex_);
   switch (d.what) {
     case online_decision::kind::promoted: ++report_.promotions; break;

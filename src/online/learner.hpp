@@ -80,6 +80,11 @@ class learner {
   /// Records a failure outside a training round (the owner's loop); nothing else changes.
   void note_failure(const std::string& what);
   void set_state(const char* state);
+  /// After repeated failures: drops the evaluation under way and the training data (which may be
+  /// what failed), keeps the active model and the counters; counted in report().restarts.
+  void restart();
+  /// Failures and successful training rounds so far (cheap: no copy of the decisions).
+  [[nodiscard]] std::pair<std::uint64_t, std::uint64_t> failures_and_rounds() const;
 
  private:
   enum class phase { idle, evaluating, watching };

@@ -70,6 +70,17 @@ struct model_record {
   std::string state_reason;  ///< why it reached its state (e.g. the rollback reason); may be empty
 };
 
+/// A registry's whole state, for snapshots (model_registry::state / restore).
+struct registry_state {
+  struct kept {
+    model_record record;  ///< version, parent, created_at, info, state and its reason
+    model_params params;
+  };
+  std::vector<kept> versions;               ///< ascending version
+  std::vector<std::uint64_t> activations;   ///< the activation stack; back() is the active version
+  std::uint64_t next_version = 1;
+};
+
 /// Construction options.
 struct registry_config {
   /// Versions kept, the active one and its rollback target included (>= 2; the default keeps 16).
@@ -172,6 +183,17 @@ class BELADY_API model_registry {
    * @throw whatever the uploader throws (nothing changes)
    */
   void set_uploader(model_uploader uploader);
+
+  /// Every kept version with its parameters, and the activation stack (for snapshots).
+  [[nodiscard]] registry_state state() const;
+
+  /**
+   * @brief Replaces the whole registry with `s` (a state() of a registry, possibly another
+   * process's): versions, states, activation stack and the next version number. Every model is
+   * validated and uploaded first; a bad state throws (invalid_model, invalid_argument) and
+   * nothing changes. The active model is swapped with one atomic store.
+   */
+  void restore(const registry_state& s);
 
  private:
   struct entry {

@@ -1,0 +1,206 @@
+#include "ops/alert_monitor.hpp"
+
+#include <cmath>
+#include <cstdio>
+#include <string>
+
+#include "belady/error.hpp"
+#include "belady/logging.hpp"
+
+namespace belady::ops {
+namespace {
+
+bool lower_is_worse(alert_metric m) {
+  return m == alert_metric::hit_ratio || m == alert_metric::prediction_accuracy;
+}
+
+std::string number(double v) {
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%.6g", v);
+  return buf;
+}
+
+/// p99 of the calls between two cumulative export histograms: the bound of the bucket holding
+/// the 99th percentile (the export buckets step 1-2-5, so this is within a factor 2.5 above).
+bool p99_between(const std::vector<std::pair<double, std::uint64_t>>& before,
+                 const std::vector<std::pair<double, std::uint64_t>>& now, std::uint64_t min_samples, double& p99) {
+  if (now.empty()) return false;
+  const std::uint64_t total = now.back().second - (before.empty() ? 0 : before.back().second);
+  if (total == 0 || total < min_samples) return false;
+  const auto rank = static_cast<std::uint64_t>(std::ceil(0.99 * static_cast<double>(total)));
+  for (std::size_t i = 0; i < now.size(); ++i) {
+    const std::uint64_t seen = now[i].second - (before.size() == now.size() ? before[i].second : 0);
+    if (seen >= rank) {
+      p99 = now[i].first;
+      // The open-ended bucket: report the largest finite bound reached.
+      if (std::isinf(p99)) p99 = i > 0 ? now[i - 1].first : 0;
+      return true;
+    }
+  }
+  return false;
+}
+
+}  // namespace
+
+void validate_rule(const alert_rule& r, std::size_t index) {
+  const std::string name = "alert rule " + std::to_string(index) + " (" + to_string(r.metric) + ")";
+  auto reject = [&](const std::string& why) { throw invalid_argument("belady: " + name + ": " + why); };
+  if (static_cast<int>(r.metric) > static_cast<int>(alert_metric::prediction_accuracy)) reject("unknown metric");
+  if (!std::isfinite(r.warning) || !std::isfinite(r.critical)) reject("thresholds must be finite");
+  if (lower_is_worse(r.metric)) {
+    if (r.critical > r.warning)
+      reject("lower is worse, so critical (" + number(r.critical) + ") must be <= warning (" + number(r.warning) + ")");
+    if (r.warning < 0 || r.warning > 1) reject("warning " + number(r.warning) + " is not a ratio in [0, 1]");
+  } else {
+    if (r.critical < r.warning)
+      reject("higher is worse, so critical (" + number(r.critical) + ") must be >= warning (" + number(r.warning) + ")");
+    if (r.warning < 0) reject("warning " + number(r.warning) + " is negative");
+  }
+  if (r.metric == alert_metric::hit_ratio && r.window_seconds != 1 && r.window_seconds != 10 && r.window_seconds != 60)
+    reject("window_seconds must be 1, 10 or 60, got " + number(r.window_seconds));
+  if (r.op && static_cast<int>(*r.op) >= operation_count) reject("unknown operation");
+}
+
+void alert_monitor::set_rules(std::vector<alert_rule> rules) {
+  for (std::size_t i = 0; i < rules.size(); ++i) validate_rule(rules[i], i);
+  std::lock_guard lock(mutex_);
+  rules_.clear();
+  for (auto& r : rules) rules_.push_back(rule_state{std::move(r), alert_level::ok, {}});
+}
+
+std::vector<alert_rule> alert_monitor::rules() const {
+  std::lock_guard lock(mutex_);
+  std::vector<alert_rule> out;
+  for (const auto& s : rules_) out.push_back(s.rule);
+  return out;
+}
+
+std::uint64_t alert_monitor::subscribe(alert_callback cb) {
+  if (!cb) throw invalid_argument("belady: subscribe: callback is empty");
+  std::lock_guard lock(mutex_);
+  subscribers_.emplace_back(next_id_, std::move(cb));
+  return next_id_++;
+}
+
+bool alert_monitor::unsubscribe(std::uint64_t id) {
+  std::lock_guard lock(mutex_);
+  for (auto it = subscribers_.begin(); it != subscribers_.end(); ++it)
+    if (it->first == id) {
+      subscribers_.erase(it);
+      return true;
+    }
+  return false;
+}
+
+bool alert_monitor::active() const {
+  std::lock_guard lock(mutex_);
+  return !rules_.empty() && !subscribers_.empty();
+}
+
+std::pair<std::uint64_t, std::uint64_t> alert_monitor::counts() const {
+  std::lock_guard lock(mutex_);
+  std::uint64_t warning = 0, critical = 0;
+  for (const auto& s : rules_) {
+    warning += s.level == alert_level::warning;
+    critical += s.level == alert_level::critical;
+  }
+  return {warning, critical};
+}
+
+bool alert_monitor::value_of(rule_state& s, const metrics_snapshot& m, double& value) {
+  const alert_rule& r = s.rule;
+  switch (r.metric) {
+    case alert_metric::hit_ratio:
+      for (const auto& w : m.windows)
+        if (w.seconds == r.window_seconds) {
+          if (w.lookups == 0 || w.lookups < r.min_samples) return false;
+          value = w.hit_ratio;
+          return true;
+        }
+      return false;
+    case alert_metric::latency_p99_us: {
+      // Latency since the previous evaluation (the histograms are cumulative): a slow start must
+      // not keep a rule critical forever, and a recovery must clear it.
+      std::vector<std::pair<double, std::uint64_t>> merged;
+      for (const auto& o : m.operations) {
+        if (r.op && o.op != *r.op) continue;
+        const auto& b = o.latency.buckets;
+        if (merged.empty()) {
+          merged = b;
+        } else if (merged.size() == b.size()) {
+          for (std::size_t i = 0; i < b.size(); ++i) merged[i].second += b[i].second;
+        }
+      }
+      const bool judged = p99_between(s.last_buckets, merged, r.min_samples, value);
+      s.last_buckets = std::move(merged);
+      return judged;
+    }
+    case alert_metric::memory_bytes:
+      value = static_cast<double>(m.device_bytes + m.host_bytes);
+      return true;
+    case alert_metric::prediction_accuracy:
+      if (m.prediction_accuracy < 0) return false;
+      value = m.prediction_accuracy;
+      return true;
+  }
+  return false;
+}
+
+std::vector<alert_event> alert_monitor::evaluate(const metrics_snapshot& m) {
+  std::vector<alert_event> events;
+  std::vector<alert_callback> listeners;
+  {
+    std::lock_guard lock(mutex_);
+    for (std::size_t i = 0; i < rules_.size(); ++i) {
+      rule_state& s = rules_[i];
+      double value = 0;
+      if (!value_of(s, m, value)) continue;
+      const alert_rule& r = s.rule;
+      const bool low = lower_is_worse(r.metric);
+      const auto reaches = [&](double threshold) { return low ? value <= threshold : value >= threshold; };
+      const alert_level level = reaches(r.critical) ? alert_level::critical
+                                : reaches(r.warning) ? alert_level::warning
+                                                     : alert_level::ok;
+      if (level == s.level) continue;
+      alert_event e;
+      e.rule = i;
+      e.metric = r.metric;
+      e.level = level;
+      e.previous = s.level;
+      e.value = value;
+      e.threshold = level == alert_level::critical ? r.critical : r.warning;
+      e.at = std::chrono::system_clock::now();
+      std::string what = to_string(r.metric);
+      if (r.metric == alert_metric::hit_ratio) what += " over " + number(r.window_seconds) + " s";
+      if (r.metric == alert_metric::latency_p99_us) what += r.op ? std::string(" of ") + to_string(*r.op) : " (worst operation)";
+      e.message = what + " is " + number(value) +
+                  (level == alert_level::ok ? std::string(", back ") + (low ? "above" : "below") + " the warning level "
+                                            : std::string(low ? ", at or below" : ", at or above") + " the " +
+                                                  to_string(level) + " level ") +
+                  number(e.threshold) + " (was " + to_string(s.level) + ")";
+      s.level = level;
+      events.push_back(std::move(e));
+    }
+    if (!events.empty())
+      for (const auto& [id, cb] : subscribers_) listeners.push_back(cb);
+  }
+  for (const alert_event& e : events) {
+    auto log = logger();
+    const auto lvl = e.level == alert_level::critical  ? spdlog::level::err
+                     : e.level == alert_level::warning ? spdlog::level::warn
+                                                       : spdlog::level::info;
+    log->log(lvl, "alert {}: {}", to_string(e.level), e.message);
+    for (const auto& cb : listeners) {
+      try {
+        cb(e);
+      } catch (const std::exception& ex) {
+        log->error("alert subscriber threw: {}", ex.what());
+      } catch (...) {
+        log->error("alert subscriber threw a non-exception");
+      }
+    }
+  }
+  return events;
+}
+
+}  // namespace belady::ops
