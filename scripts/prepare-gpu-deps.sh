@@ -6,7 +6,8 @@
 #   .gpu-deps/prefix/   a self-contained install prefix for CMAKE_PREFIX_PATH, static libraries only:
 #                       GoogleTest + GoogleMock 1.12.1 (built here from Debian's /usr/src/googletest),
 #                       Google Benchmark 1.7.1 (built here from Debian's source package),
-#                       liblzma and libzstd (headers + Debian's static archives, own zstdConfig.cmake)
+#                       liblzma and libzstd (headers + Debian's static archives, own zstdConfig.cmake),
+#                       spdlog and fmt (Debian's headers, used header-only, own spdlogConfig.cmake)
 #   .gpu-deps/src/      the GoogleTest sources and the benchmark tarball, so that gpu-check.sh can
 #                       rebuild both with the GPU machine's own compiler if the prebuilt ones do not link
 #   .gpu-deps/traces/   the small public traces the tests and benchmarks read (BELADY_TRACES_DIR)
@@ -151,6 +152,7 @@ STAMP=$( {
   echo "googletest $GT_VERSION"
   sha256sum "$SRC/$BENCH_TARBALL" | cut -d' ' -f1
   echo "liblzma-dev $(pkgversion liblzma-dev) libzstd-dev $(pkgversion libzstd-dev)"
+  echo "libspdlog-dev $(pkgversion libspdlog-dev) libfmt-dev $(pkgversion libfmt-dev)"
   echo "$CXX_ID"
 } | sha256sum | cut -d' ' -f1)
 
@@ -187,6 +189,26 @@ if(NOT TARGET zstd::libzstd_static)
 endif()
 unset(_zstd_prefix)
 EOF
+  log "adding spdlog $(pkgversion libspdlog-dev) and fmt $(pkgversion libfmt-dev) (headers, used header-only)"
+  cp -a "$(pkgroot libspdlog-dev)/usr/include/spdlog" "$(pkgroot libfmt-dev)/usr/include/fmt" "$NEW/include/"
+  mkdir -p "$NEW/lib/cmake/spdlog"
+  cat >"$NEW/lib/cmake/spdlog/spdlogConfig.cmake" <<'EOF'
+# Written by scripts/prepare-gpu-deps.sh: Debian's spdlog and fmt headers, header-only (the GPU
+# machine has no libspdlog/libfmt). Debian's tweakme.h selects the external fmt.
+include(CMakeFindDependencyMacro)
+find_dependency(Threads)
+get_filename_component(_spdlog_prefix "${CMAKE_CURRENT_LIST_DIR}/../../.." ABSOLUTE)
+if(NOT TARGET spdlog::spdlog)
+  add_library(spdlog::spdlog INTERFACE IMPORTED)
+  set_target_properties(spdlog::spdlog PROPERTIES
+    INTERFACE_INCLUDE_DIRECTORIES "${_spdlog_prefix}/include"
+    INTERFACE_COMPILE_DEFINITIONS "FMT_HEADER_ONLY=1"
+    INTERFACE_LINK_LIBRARIES "Threads::Threads")
+endif()
+unset(_spdlog_prefix)
+EOF
+  printf 'set(PACKAGE_VERSION "1.10.0")\nset(PACKAGE_VERSION_COMPATIBLE TRUE)\n' >"$NEW/lib/cmake/spdlog/spdlogConfigVersion.cmake"
+
   cat >"$NEW/lib/cmake/zstd/zstdConfigVersion.cmake" <<EOF
 set(PACKAGE_VERSION "$ZV")
 if(PACKAGE_FIND_VERSION AND PACKAGE_VERSION VERSION_LESS PACKAGE_FIND_VERSION)

@@ -194,13 +194,14 @@ struct shape {
   double load_factor;
   belady::policy eviction;
   online_mode online = online_mode::off;
+  bool metrics = true;  ///< cache_config::ops.metrics
 };
 
 class fixture {
  public:
   /// An empty table of the shape's dim and policy, with the batch buffers; fill_to() loads it.
   fixture(const options& o, const shape& s)
-      : shape_{s.dim, 0.0, s.eviction, s.online},
+      : shape_{s.dim, 0.0, s.eviction, s.online, s.metrics},
         where_(o.executor == belady::backend::cuda ? memory::device : memory::host),
         hit_ratio_(o.hit_ratio) {
     belady::cache_config c;
@@ -209,6 +210,7 @@ class fixture {
     c.bucket_size = o.bucket_size;
     c.eviction = s.eviction;
     c.executor = o.executor;
+    c.ops.metrics = s.metrics;
     c.host_threads = o.host_threads;
     if (s.online != online_mode::off) {
       c.online.enabled = true;  // the default 1 % sampling rate, drained by the trainer thread
@@ -229,7 +231,8 @@ class fixture {
     return same_table(s) && s.load_factor >= shape_.load_factor;
   }
   [[nodiscard]] bool same_table(const shape& s) const {
-    return s.dim == shape_.dim && s.eviction == shape_.eviction && s.online == shape_.online;
+    return s.dim == shape_.dim && s.eviction == shape_.eviction && s.online == shape_.online &&
+           s.metrics == shape_.metrics;
   }
 
   /// Loads the table to `lf` (continuing from its present content), samples the present part of
@@ -584,6 +587,11 @@ void register_all() {
     for (op o : {op::find, op::insert_or_assign})
       add("online/" + std::string(name_of(o)) + "/learned" + name_of(m) + "/lf:1.00/dim:32", o,
           {32, 1.0, belady::policy::learned, m});
+  // Metrics' cost (two clock reads and a few atomic adds per call): the lru lines above record
+  // metrics, as every cache does by default; these do not.
+  for (op o : {op::find, op::insert_or_assign})
+    add("ops/" + std::string(name_of(o)) + "/lru-metrics/lf:1.00/dim:32", o,
+        {32, 1.0, belady::policy::lru, online_mode::off, false});
 }
 
 }  // namespace

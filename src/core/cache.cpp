@@ -1142,6 +1142,10 @@ void cache<Key, T>::load_snapshot(const std::filesystem::path& path, stream_view
     m.allocation_failures.fetch_add(1, std::memory_order_relaxed);
     throw snapshot_error(ops::where_of(path) + ": out of memory while reading it");
   }
+  // The online loop pauses while the registry is replaced; a candidate under evaluation belongs
+  // to the replaced registry, so the loop starts afresh.
+  std::unique_lock<std::mutex> step;
+  if (m.learner) step = std::unique_lock(m.step_mutex);
   if (d.models) {
     try {
       m.registry->restore(*d.models);
@@ -1149,6 +1153,7 @@ void cache<Key, T>::load_snapshot(const std::filesystem::path& path, stream_view
       throw snapshot_error(ops::where_of(path) + ": its models do not restore: " + e.what());
     }
   }
+  if (m.learner) m.learner->restart(false);
   // Past every check: the contents change now.
   m.backend->write_slots(d.slots, stream);
   m.backend->write_history(d.history, stream);

@@ -584,13 +584,13 @@ std::pair<std::uint64_t, std::uint64_t> learner::failures_and_rounds() const {
   return {report_.failures, report_.training_rounds};
 }
 
-void learner::restart() {
+void learner::restart(bool count) {
   end_evaluation();
   phase_ = phase::idle;
   samples_.clear();
   requests_since_training_ = 0;
   std::lock_guard lock(report_mutex_);
-  ++report_.restarts;
+  if (count) ++report_.restarts;
   report_.state = "idle";
 }
 

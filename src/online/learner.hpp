@@ -81,8 +81,9 @@ class learner {
   void note_failure(const std::string& what);
   void set_state(const char* state);
   /// After repeated failures: drops the evaluation under way and the training data (which may be
-  /// what failed), keeps the active model and the counters; counted in report().restarts.
-  void restart();
+  /// what failed), keeps the active model and the counters. With `count`, counted in
+  /// report().restarts (a restart after failures, not one after a snapshot load).
+  void restart(bool count = true);
   /// Failures and successful training rounds so far (cheap: no copy of the decisions).
   [[nodiscard]] std::pair<std::uint64_t, std::uint64_t> failures_and_rounds() const;
 
