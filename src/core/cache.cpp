@@ -988,7 +988,12 @@ void cache<Key, T>::set_candidate_log(std::size_t capacity) {
   if (!impl_->registry)
     fail("set_candidate_log", "the candidate log records policy::learned evictions; this cache uses " +
                                   std::string(to_string(impl_->config.eviction)));
-  impl_->backend->set_candidate_log(capacity);
+  try {
+    impl_->backend->set_candidate_log(capacity);
+  } catch (const std::bad_alloc&) {
+    impl_->allocation_failures.fetch_add(1, std::memory_order_relaxed);
+    throw;
+  }
 }
 
 template <cache_key Key, cache_value T>

@@ -9,7 +9,9 @@
 
 #include <spdlog/sinks/ringbuffer_sink.h>
 
+#include <algorithm>
 #include <atomic>
+#include <cmath>
 #include <chrono>
 #include <mutex>
 #include <random>
@@ -174,10 +176,10 @@ TEST(Health, VerificationFindsPlantedDamage) {
 // while the cache keeps serving; health says degraded, naming the trainer.
 TEST(Health, FailingTrainerRestartsWithBackoffAndTheCacheServes) {
   belady::cache_config c = config();
-  c.capacity = 4096;
   c.eviction = belady::policy::learned;
   c.online.enabled = true;
   c.online.sample_rate = 0.05;
+  c.online.horizon_capacities = 1;  // labels mature after one capacity of requests: rounds come soon
   c.online.poll_interval_ms = 1;
   c.online.train_interval_ms = 0;
   c.online.train_every_samples = 1000;
@@ -199,6 +201,9 @@ TEST(Health, FailingTrainerRestartsWithBackoffAndTheCacheServes) {
   while (std::chrono::steady_clock::now() < deadline) {
     for (auto& k : keys) k = 1 + rng() % 20'000;
     served += cache.find_or_insert(keys, values, flags(found)) + 1;
+    // A pause between batches, as a real server has: the trainer runs at the lowest priority and
+    // would barely run beside a client that never stops.
+    std::this_thread::sleep_for(200us);
     h = cache.health(false);
     if (h.trainer_restarts >= 2 && h.status == belady::health_status::degraded) break;
   }
@@ -210,6 +215,69 @@ TEST(Health, FailingTrainerRestartsWithBackoffAndTheCacheServes) {
   EXPECT_EQ(cache.models().active_version(), 1u) << "failures never replace the model";
   EXPECT_GT(served, 0u);
   EXPECT_EQ(cache.metrics().trainer_restarts, h.trainer_restarts);
+}
+
+// An allocation the cache could not get (a candidate log larger than the machine) is reported
+// as degraded; the cache keeps what it had and keeps serving.
+TEST(Health, AllocationFailureIsReportedAndTheCacheServes) {
+  belady::cache_config c = config();
+  c.eviction = belady::policy::learned;
+  cache_t cache(c);
+  lookups(cache, 100, true);
+  EXPECT_THROW(cache.set_candidate_log(std::size_t{1} << 50), belady::out_of_memory);
+  const auto h = cache.health();
+  EXPECT_EQ(h.allocation_failures, 1u);
+  ASSERT_EQ(h.status, belady::health_status::degraded);
+  EXPECT_NE(h.problems.at(0).find("allocation failure"), std::string::npos) << h.problems[0];
+  EXPECT_EQ(h.keys, 100u) << "nothing stored was lost";
+  EXPECT_TRUE(cache.metrics().degraded);
+}
+
+// Two deliberately bad models installed by hand: each is rolled back by the watch, and two
+// rollbacks within the window make health degraded.
+TEST(Health, RepeatedRollbacksAreReported) {
+  belady::cache_config c = config();
+  c.capacity = 4096;
+  c.dim = 1;
+  c.bucket_size = 64;
+  c.eviction = belady::policy::learned;
+  c.online.enabled = true;
+  c.online.manual = true;
+  c.online.sample_rate = 0.01;
+  c.online.train_every_samples = 1u << 30;  // no training: only the watch acts
+  c.online.watch_min_requests = 2000;
+  c.online.watch_samples = 1u << 30;
+  c.ops.degraded_rollbacks = 2;
+  cache_t cache(c);
+  std::mt19937_64 rng(11);
+  std::vector<double> cdf;
+  double sum = 0;
+  for (int i = 1; i <= 40'000; ++i) cdf.push_back(sum += 1.0 / std::pow(double(i), 0.9));
+  auto run = [&](std::size_t n) {
+    for (std::size_t i = 0; i < n; ++i) {
+      const double u = std::uniform_real_distribution<double>(0, sum)(rng);
+      const std::uint64_t k[1] = {std::uint64_t(std::lower_bound(cdf.begin(), cdf.end(), u) - cdf.begin()) + 1};
+      float v[1] = {0};
+      bool found[1] = {false};
+      if (cache.find(k, v, found) == 0) (void)cache.insert_or_assign(k, v);
+      if (i % 500 == 499) cache.online_step();
+    }
+  };
+  belady::model::model_params bad;
+  bad.kind = belady::model::model_kind::linear;
+  for (int i = 0; i < belady::model::feature_count; ++i) bad.inv_std[i] = 1.0f;
+  bad.w[0] = -1.0f;  // inverted recency: evicts the slot used last
+  run(60'000);
+  EXPECT_EQ(cache.health(false).status, belady::health_status::ok);
+  for (int round = 0; round < 2; ++round) {
+    (void)cache.models().install(bad);
+    run(20'000);
+  }
+  const auto h = cache.health(false);
+  EXPECT_EQ(h.recent_rollbacks, 2u);
+  ASSERT_EQ(h.status, belady::health_status::degraded);
+  EXPECT_NE(h.problems.at(0).find("2 rollbacks"), std::string::npos) << h.problems[0];
+  EXPECT_EQ(cache.metrics().rollbacks, 2u);
 }
 
 class LoggerCapture : public ::testing::Test {
