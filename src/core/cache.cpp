@@ -239,7 +239,7 @@ struct cache<Key, T>::impl {
         m_.recorder.record_error(op_);
         return;
       }
-      m_.recorder.record_call(op_, keys_, std::chrono::steady_clock::now() - started_, lookups_, hits_);
+      m_.recorder.record_call(op_, keys_, started_, std::chrono::steady_clock::now(), lookups_, hits_);
     }
     void lookups(std::uint64_t n, std::uint64_t hits) { lookups_ = n, hits_ = hits; }
     void writes(const insert_result& r) {

@@ -129,8 +129,9 @@ second_ring::counts second_ring::sum(std::int64_t now_second, int seconds) const
   return out;
 }
 
-void metrics_recorder::record_call(operation op, std::uint64_t keys, clock::duration took, std::uint64_t lookups,
-                                   std::uint64_t hits) noexcept {
+void metrics_recorder::record_call(operation op, std::uint64_t keys, clock::time_point started,
+                                   clock::time_point ended, std::uint64_t lookups, std::uint64_t hits) noexcept {
+  const clock::duration took = ended - started;
   per_operation& o = ops_[static_cast<std::size_t>(op)];
   o.calls.fetch_add(1, relaxed);
   o.keys.fetch_add(keys, relaxed);
@@ -140,7 +141,7 @@ void metrics_recorder::record_call(operation op, std::uint64_t keys, clock::dura
     lookups_.fetch_add(lookups, relaxed);
     hits_.fetch_add(hits, relaxed);
   }
-  seconds_.add(second_of(clock::now()), {lookups, hits, 1, keys});
+  seconds_.add(second_of(ended), {lookups, hits, 1, keys});
 }
 
 void metrics_recorder::record_error(operation op) noexcept {
