@@ -9,6 +9,7 @@ install(TARGETS belady EXPORT belady-targets
 install(DIRECTORY include/belady DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
 install(EXPORT belady-targets NAMESPACE belady:: DESTINATION ${CMAKE_INSTALL_LIBDIR}/cmake/belady)
 set(BELADY_CONFIG_WITH_CUDA ${BELADY_WITH_CUDA})
+set(BELADY_CONFIG_WITH_TORCH ${BELADY_WITH_TORCH})
 configure_package_config_file(cmake/beladyConfig.cmake.in
   ${PROJECT_BINARY_DIR}/beladyConfig.cmake
   INSTALL_DESTINATION ${CMAKE_INSTALL_LIBDIR}/cmake/belady)

@@ -2,6 +2,7 @@
 //
 //   belady-train --trace PATH --format FMT --capacity N --out model.bin
 //                [--kind linear|mlp] [--hidden H] [--epochs E] [--rounds R] [--lambda L]
+//                [--trainer builtin|torch]   (torch: the MLP fitted by libtorch, when built with it)
 //                [--candidates K] [--part all|first-half|second-half] [--limit R] [--int8] [--quiet]
 //
 // Replays the trace through the real cache (host backend, learned policy), labels the logged
@@ -13,6 +14,9 @@
 #include <string>
 
 #include "belady/model/model_io.hpp"
+#if defined(BELADY_TRAIN_HAS_TORCH)
+#include "belady/torch/trainer.hpp"
+#endif
 #include "offline.hpp"
 #include "part.hpp"
 #include "trace.hpp"
@@ -22,6 +26,7 @@ namespace {
 [[noreturn]] void usage_error(const std::string& why) {
   std::cerr << "belady-train: " << why << "\n"
             << "usage: belady-train --trace PATH --format FMT --capacity N --out model.bin [--kind linear|mlp]\n"
+            << "                    [--trainer builtin|torch]\n"
                "                    [--hidden H] [--epochs E] [--rounds R] [--lambda L] [--candidates K]\n"
                "                    [--part all|first-half|second-half] [--limit R] [--int8] [--quiet]\n";
   std::exit(2);
@@ -72,6 +77,27 @@ int main(int argc, char** argv) {
     else if (a == "--limit") spec.limit = positive(a, value());
     else if (a == "--int8") int8 = true;
     else if (a == "--quiet") o.verbose = false;
+    else if (a == "--trainer") {
+      const std::string t = value();
+      if (t == "torch") {
+#if defined(BELADY_TRAIN_HAS_TORCH)
+        o.mlp_fitter = [](const train::dataset& d, const train::mlp_options& m) {
+          tensor::mlp_train_options t;
+          t.hidden = m.hidden;
+          t.epochs = m.epochs;
+          t.batch = m.batch;
+          t.learning_rate = m.learning_rate;
+          t.l2 = m.l2;
+          t.seed = m.seed;
+          return tensor::train_mlp(d.x.data(), d.y.data(), d.size(), t);
+        };
+#else
+        usage_error("--trainer torch: this belady-train was built without libtorch (BELADY_TORCH)");
+#endif
+      } else if (t != "builtin") {
+        usage_error("unknown trainer '" + t + "' (builtin, torch)");
+      }
+    }
     else usage_error("unknown argument '" + a + "'");
   }
   if (spec.path.empty() || !have_format || o.capacity == 0 || out.empty())
@@ -105,7 +131,7 @@ int main(int argc, char** argv) {
                 result.report.validation_pairwise_accuracy, model::serialized_size(params));
     for (std::size_t r = 0; r < result.round_miss_ratios.size(); ++r)
       std::printf("%s%.5f", r ? "," : "", result.round_miss_ratios[r]);
-    std::printf("],\"dropped\":%llu", (unsigned long long)result.dropped);
+    std::printf("],\"dropped\":%llu,\"fit_seconds\":%.3f", (unsigned long long)result.dropped, result.fit_seconds);
     if (int8)
       std::printf(",\"fp32_bytes\":%zu,\"int8_validation_mse\":%.5f,\"int8_validation_pairwise_accuracy\":%.5f",
                   model::serialized_size(result.model), int8_mse, int8_pairwise);

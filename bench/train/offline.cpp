@@ -1,5 +1,7 @@
 #include "offline.hpp"
 
+#include <chrono>
+
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
@@ -54,7 +56,11 @@ offline_result train_offline(const std::vector<belady::replay::request>& trace, 
     dataset train, validation;
     split(all, o.validation_fraction, train, validation);
     if (train.size() == 0) break;  // nothing was evicted: the trace fits the cache
-    result.model = o.family == model_family::linear ? fit_ridge(train, o.ridge) : fit_mlp(train, o.mlp);
+    const auto fit_started = std::chrono::steady_clock::now();
+    result.model = o.family == model_family::linear ? fit_ridge(train, o.ridge)
+                   : o.mlp_fitter                   ? o.mlp_fitter(train, o.mlp)
+                                                    : fit_mlp(train, o.mlp);
+    result.fit_seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - fit_started).count();
     have_model = true;
     fit_report& r = result.report;
     double train_acc = 0;

@@ -4,6 +4,7 @@
 // Belady would know (log2(1 + ticks until its key is requested again), censored at a horizon),
 // fit, and repeat with the fitted model so the next round sees the candidates it would face.
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -26,6 +27,8 @@ struct offline_options {
   double horizon_capacities = 4.0;   ///< censoring horizon, in multiples of the capacity (ticks)
   double validation_fraction = 0.1;
   bool verbose = false;
+  /// Replaces fit_mlp for the mlp family when set (belady-train --trainer torch).
+  std::function<belady::model::model_params(const dataset&, const mlp_options&)> mlp_fitter;
 };
 
 struct offline_result {
@@ -33,6 +36,7 @@ struct offline_result {
   fit_report report;
   std::vector<double> round_miss_ratios;  ///< the replay's miss ratio in each round
   std::uint64_t dropped = 0;
+  double fit_seconds = 0;  ///< wall time of the fits, all rounds
   dataset validation;  ///< the last round's held-out samples
 };
 
