@@ -25,6 +25,7 @@ if(BELADY_WITH_TORCH)
   install(TARGETS belady_torch EXPORT belady-targets
     ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR} LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR})
   if(BELADY_BUILD_TESTS)
+    enable_testing()  # before add_subdirectory: a folder added earlier registers no tests
     add_subdirectory(${PROJECT_SOURCE_DIR}/tests/torch ${PROJECT_BINARY_DIR}/tests/torch)
   endif()
 endif()
