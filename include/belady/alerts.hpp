@@ -18,7 +18,7 @@ namespace belady {
 /// thresholds; latency and memory when they rise above them.
 enum class alert_metric : std::uint8_t {
   hit_ratio,            ///< over the rule's window (1, 10 or 60 s)
-  latency_p99_us,       ///< p99 batch latency of the rule's operation (all operations: the worst)
+  latency_p99_us,       ///< p99 batch latency of the rule's operation (none: of all operations' calls together)
   memory_bytes,         ///< device_bytes + host_bytes
   prediction_accuracy,  ///< metrics_snapshot::prediction_accuracy (not judged while unknown)
 };
@@ -55,7 +55,8 @@ struct alert_rule {
   /// hit_ratio: the window, 1, 10 or 60 seconds.
   double window_seconds = 10;
   /// hit_ratio: fewer lookups than this in the window leave the level unchanged (too little
-  /// evidence); latency: fewer timed calls than this leave it unchanged.
+  /// evidence); latency: the calls since the rule was last judged accumulate until there are
+  /// this many, then their p99 is judged.
   std::uint64_t min_samples = 100;
   /// latency_p99_us: the operation; empty means the worst p99 over all operations.
   std::optional<operation> op;
@@ -73,9 +74,9 @@ struct alert_event {
   std::string message;   ///< e.g. "hit_ratio over 10 s is 0.412, below the warning level 0.5"
 };
 
-/// Called on the monitor thread (or the thread calling evaluate_alerts()). It must not call
-/// set_alert_rules, subscribe or unsubscribe on the same cache; anything else is allowed.
-/// An exception it throws is logged and dropped.
+/// Called on the monitor thread (or the thread calling evaluate_alerts()), outside the alert
+/// rules' lock: it may call any member of the cache, but must not destroy the cache (its
+/// destructor joins the monitor thread). An exception it throws is logged and dropped.
 using alert_callback = std::function<void(const alert_event&)>;
 
 }  // namespace belady

@@ -104,8 +104,9 @@ struct online_config {
 struct ops_config {
   /// Record per-call metrics (two clock reads and a few relaxed atomic adds per batch call).
   bool metrics = true;
-  /// How often the monitor thread evaluates alert rules (it runs only while rules and
-  /// subscribers exist).
+  /// How often the monitor thread evaluates alert rules. The thread starts with the first
+  /// subscription and evaluates while rules and subscribers exist (it only wakes otherwise).
+  /// Hit-ratio and latency rules need metrics (above): with metrics off they are never judged.
   std::uint32_t alert_interval_ms = 1000;
   /// After a failure of the online loop (a failed training round or drain), the trainer waits
   /// this long before it restarts, doubling with each further failure in a row up to the max;

@@ -37,7 +37,10 @@ struct health_report {
   std::uint64_t trainer_consecutive_failures = 0;
   std::uint64_t trainer_restarts = 0;     ///< the online loop restarted after failures (backoff)
   std::uint64_t recent_rollbacks = 0;     ///< within ops.rollback_window_s
-  std::uint64_t allocation_failures = 0;  ///< allocations the cache could not get since construction
+  /// Allocations the cache could not get since construction, where it allocates after it: the
+  /// candidate log, snapshot loading, the online-learning loop. (A batch call that runs out of
+  /// memory throws to its caller and is counted in that operation's errors.)
+  std::uint64_t allocation_failures = 0;
   std::uint64_t alerts_critical = 0;      ///< alert rules now critical
 };
 

@@ -44,7 +44,8 @@ inline constexpr int operation_count = 9;
 
 /**
  * @brief Latency of one operation's batch calls, from a log-linear histogram (16 sub-buckets per
- * power of two: a quantile is within 1/16 = 6.25 % of the true value, usually much closer).
+ * power of two, so a bucket spans at most 1/16 of its value; a quantile is reported as its
+ * bucket's midpoint, within 1/32 of the true value).
  *
  * Synchronous calls are timed from entry to return. An `_async` call is timed until it has been
  * queued (on the host backend that includes the work, which completes before returning).

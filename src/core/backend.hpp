@@ -129,9 +129,11 @@ class backend {
 
   /// Copies the occupied slots to the host (synchronizes). Not concurrent with writes.
   virtual raw_slots<Key> read_slots(stream_view s) = 0;
-  /// Replaces the whole table with `slots` (digests and occupancy recomputed). The slots must
-  /// come from a table of the same shape. Not concurrent with other operations.
-  virtual void write_slots(const raw_slots<Key>& slots, stream_view s) = 0;
+  /// Prepares replacing the whole table with `slots` (digests and occupancy recomputed): allocates
+  /// what the copy needs and returns the step that performs it, which allocates nothing and
+  /// throws only on a device error. `slots` must outlive the step and come from a table of the
+  /// same shape. The step is not concurrent with other operations.
+  virtual std::function<void()> prepare_write_slots(const raw_slots<Key>& slots, stream_view s) = 0;
   virtual raw_history read_history(stream_view s) = 0;
   /// Sizes must match the table's (empty vectors clear the history).
   virtual void write_history(const raw_history& h, stream_view s) = 0;

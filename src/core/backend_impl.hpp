@@ -165,34 +165,57 @@ class backend_impl final : public backend<Key> {
     return out;
   }
 
-  void write_slots(const raw_slots<Key>& in, stream_view s) override {
-    exec_.synchronize(s);
-    std::size_t next = 0;  // in.slots is ascending (read_slots order)
-    for_each_chunk([&](std::uint64_t first_bucket, std::uint64_t buckets) {
-      const std::uint64_t base = first_bucket * tab_.bucket_slots;
-      const std::uint64_t n = buckets * tab_.bucket_slots;
-      std::vector<Key> keys(n, empty_key<Key>);
-      std::vector<std::uint8_t> digests(n, 0);
-      std::vector<std::uint64_t> scores(n, 0);
-      std::vector<slot_meta> meta(n, slot_meta{});
-      std::vector<std::byte> values(n * tab_.value_bytes, std::byte{0});
-      std::vector<std::uint32_t> sizes(buckets, 0);
-      for (; next < in.slots.size() && in.slots[next] < base + n; ++next) {
-        const std::uint64_t i = in.slots[next] - base;
-        keys[i] = in.keys[next];
-        digests[i] = digest_of(mix64(static_cast<std::uint64_t>(in.keys[next])));
-        scores[i] = in.scores[next];
-        meta[i] = in.meta[next];
-        std::copy_n(in.values.data() + next * tab_.value_bytes, tab_.value_bytes, values.data() + i * tab_.value_bytes);
-        ++sizes[i / tab_.bucket_slots];
-      }
-      exec_.copy_from_host(tab_.keys + base, keys.data(), n * sizeof(Key));
-      exec_.copy_from_host(tab_.digests + base, digests.data(), n);
-      exec_.copy_from_host(tab_.scores + base, scores.data(), n * sizeof(std::uint64_t));
-      exec_.copy_from_host(tab_.meta + base, meta.data(), n * sizeof(slot_meta));
-      exec_.copy_from_host(tab_.values + base * tab_.value_bytes, values.data(), values.size());
-      exec_.copy_from_host(tab_.bucket_sizes + first_bucket, sizes.data(), buckets * sizeof(std::uint32_t));
-    });
+  std::function<void()> prepare_write_slots(const raw_slots<Key>& in, stream_view s) override {
+    // Every host buffer is allocated here, before the first byte of the table changes: an
+    // allocation failure leaves the table as it was (load_snapshot promises that). The returned
+    // step only copies.
+    struct staging {
+      std::vector<Key> keys;
+      std::vector<std::uint8_t> digests;
+      std::vector<std::uint64_t> scores;
+      std::vector<slot_meta> meta;
+      std::vector<std::byte> values;
+      std::vector<std::uint32_t> sizes;
+    };
+    const std::uint64_t per_chunk = chunk_buckets();
+    const std::uint64_t max_slots = per_chunk * tab_.bucket_slots;
+    auto st = std::make_shared<staging>();
+    st->keys.resize(max_slots);
+    st->digests.resize(max_slots);
+    st->scores.resize(max_slots);
+    st->meta.resize(max_slots);
+    st->values.resize(max_slots * tab_.value_bytes);
+    st->sizes.resize(per_chunk);
+    return [this, &in, st, s] {
+      exec_.synchronize(s);
+      std::size_t next = 0;  // in.slots is ascending (read_slots order)
+      for_each_chunk([&](std::uint64_t first_bucket, std::uint64_t buckets) {
+        const std::uint64_t base = first_bucket * tab_.bucket_slots;
+        const std::uint64_t n = buckets * tab_.bucket_slots;
+        std::fill_n(st->keys.begin(), n, empty_key<Key>);
+        std::fill_n(st->digests.begin(), n, std::uint8_t{0});
+        std::fill_n(st->scores.begin(), n, std::uint64_t{0});
+        std::fill_n(st->meta.begin(), n, slot_meta{});
+        std::fill_n(st->values.begin(), n * tab_.value_bytes, std::byte{0});
+        std::fill_n(st->sizes.begin(), buckets, 0u);
+        for (; next < in.slots.size() && in.slots[next] < base + n; ++next) {
+          const std::uint64_t i = in.slots[next] - base;
+          st->keys[i] = in.keys[next];
+          st->digests[i] = digest_of(mix64(static_cast<std::uint64_t>(in.keys[next])));
+          st->scores[i] = in.scores[next];
+          st->meta[i] = in.meta[next];
+          std::copy_n(in.values.data() + next * tab_.value_bytes, tab_.value_bytes,
+                      st->values.data() + i * tab_.value_bytes);
+          ++st->sizes[i / tab_.bucket_slots];
+        }
+        exec_.copy_from_host(tab_.keys + base, st->keys.data(), n * sizeof(Key));
+        exec_.copy_from_host(tab_.digests + base, st->digests.data(), n);
+        exec_.copy_from_host(tab_.scores + base, st->scores.data(), n * sizeof(std::uint64_t));
+        exec_.copy_from_host(tab_.meta + base, st->meta.data(), n * sizeof(slot_meta));
+        exec_.copy_from_host(tab_.values + base * tab_.value_bytes, st->values.data(), n * tab_.value_bytes);
+        exec_.copy_from_host(tab_.bucket_sizes + first_bucket, st->sizes.data(), buckets * sizeof(std::uint32_t));
+      });
+    };
   }
 
   raw_history read_history(stream_view s) override {
@@ -257,7 +280,7 @@ class backend_impl final : public backend<Key> {
   std::shared_ptr<sample_buffer<Key>> make_sample_buffer(std::uint64_t capacity) override {
     auto buffer = std::make_shared<sample_buffer<Key>>();
     buffer->release = [this](sample_log<Key>& log) {
-      allocated_.fetch_sub(sample_log_bytes(log.capacity), std::memory_order_relaxed);
+      allocated_.fetch_sub(allocated_bytes_of(log), std::memory_order_relaxed);
       exec_.deallocate(log.keys);
       exec_.deallocate(log.times);
       exec_.deallocate(log.kinds);
@@ -265,12 +288,14 @@ class backend_impl final : public backend<Key> {
       log = {};
     };
     sample_log<Key>& log = buffer->log;
+    // The capacity is set first: if an allocation below throws, the buffer's release (run as it is
+    // destroyed) takes back exactly the parts allocated; deallocating a null pointer does nothing.
+    log.capacity = capacity;
     log.keys = alloc<Key>(capacity * sizeof(Key), "sample log", 0);
     log.times = alloc<std::uint64_t>(capacity * sizeof(std::uint64_t), "sample log", 0);
     log.kinds = alloc<std::uint8_t>(capacity, "sample log", 0);
     log.cursor = alloc<unsigned long long>(2 * sizeof(unsigned long long), "sample log", 0);
     log.dropped = log.cursor + 1;
-    log.capacity = capacity;
     return buffer;
   }
 
@@ -367,15 +392,22 @@ class backend_impl final : public backend<Key> {
     return r;
   }
 
-  /// Runs f(first_bucket, buckets) over the table in runs of about 64 Ki slots.
+  /// Buckets per chunk of the host-side passes: about 64 Ki slots, at most the table.
+  [[nodiscard]] std::uint64_t chunk_buckets() const {
+    return std::min(tab_.num_buckets, std::max<std::uint64_t>(1, (std::uint64_t{1} << 16) / tab_.bucket_slots));
+  }
+
+  /// Runs f(first_bucket, buckets) over the table in chunks of chunk_buckets().
   template <class F>
   void for_each_chunk(F&& f) {
-    const std::uint64_t per_chunk = std::max<std::uint64_t>(1, (std::uint64_t{1} << 16) / tab_.bucket_slots);
+    const std::uint64_t per_chunk = chunk_buckets();
     for (std::uint64_t b = 0; b < tab_.num_buckets; b += per_chunk) f(b, std::min(per_chunk, tab_.num_buckets - b));
   }
 
-  static std::uint64_t sample_log_bytes(std::uint64_t capacity) {
-    return capacity * (sizeof(Key) + sizeof(std::uint64_t) + 1) + 2 * sizeof(unsigned long long);
+  /// What the non-null parts of a sample log account for (a partly allocated one included).
+  static std::uint64_t allocated_bytes_of(const sample_log<Key>& log) {
+    return (log.keys ? log.capacity * sizeof(Key) : 0) + (log.times ? log.capacity * sizeof(std::uint64_t) : 0) +
+           (log.kinds ? log.capacity : 0) + (log.cursor ? 2 * sizeof(unsigned long long) : 0);
   }
 
   void free_log() noexcept {

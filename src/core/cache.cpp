@@ -220,7 +220,7 @@ struct cache<Key, T>::impl {
   ops::alert_monitor alerts;
   std::atomic<std::uint64_t> trainer_failures_in_row{0}, allocation_failures{0};
   std::thread monitor;
-  std::mutex monitor_mutex;
+  std::mutex monitor_mutex, evaluate_mutex;
   std::condition_variable monitor_wake;
   bool monitor_stop = false;
 
@@ -242,6 +242,7 @@ struct cache<Key, T>::impl {
       m_.recorder.record_call(op_, keys_, started_, std::chrono::steady_clock::now(), lookups_, hits_);
     }
     void lookups(std::uint64_t n, std::uint64_t hits) { lookups_ = n, hits_ = hits; }
+    void keys(std::size_t n) { keys_ = n; }
     void writes(const insert_result& r) {
       if (m_.config.ops.metrics) m_.recorder.record_writes(r.inserted, r.assigned, r.evicted, r.refused, 0);
     }
@@ -366,13 +367,20 @@ struct cache<Key, T>::impl {
         if (monitor_stop) break;
         l.unlock();
         try {
-          if (alerts.active()) alerts.evaluate(collect(false, {}));
+          if (alerts.active()) evaluate_alerts_now();
         } catch (const std::exception& e) {
           logger()->error("alert monitor: {}", e.what());
         }
         l.lock();
       }
     });
+  }
+
+  /// One evaluation of the alert rules. Serialised: each evaluation compares with the previous
+  /// one's histograms, so two must not interleave their collect and judge steps.
+  std::vector<alert_event> evaluate_alerts_now() {
+    std::lock_guard lock(evaluate_mutex);
+    return alerts.evaluate(collect(false, {}), recorder.fine_counts());
   }
 
   void stop_monitor() {
@@ -952,6 +960,7 @@ std::size_t cache<Key, T>::export_batch(std::size_t offset, std::size_t count, s
   if (offset > m.config.capacity)
     fail("offset", std::to_string(offset) + " is past the capacity " + std::to_string(m.config.capacity));
   count = std::min(count, m.config.capacity - offset);
+  timer.keys(count);  // the slots actually exported, not the count asked for
   check_span(keys, count, "keys", true);
   check_values(values, count, m.config.dim, "values", true);
   if (!scores.empty()) check_span(scores, count, "scores", true);
@@ -1051,7 +1060,7 @@ bool cache<Key, T>::unsubscribe(std::uint64_t id) {
 
 template <cache_key Key, cache_value T>
 std::vector<alert_event> cache<Key, T>::evaluate_alerts() {
-  return impl_->alerts.evaluate(impl_->collect(false, {}));
+  return impl_->evaluate_alerts_now();
 }
 
 template <cache_key Key, cache_value T>
@@ -1110,6 +1119,7 @@ void cache<Key, T>::save_snapshot(const std::filesystem::path& path, const snaps
   h.clock = m.clock.load(std::memory_order_relaxed);
   h.created_ns = ops::to_ns(std::chrono::system_clock::now());
   h.entries = slots.slots.size();
+  h.accesses_since_ageing = m.accesses_since_ageing.load(std::memory_order_relaxed);
   std::vector<std::byte> models;
   if (options.include_models && m.registry) {
     const model::registry_state rs = m.registry->state();
@@ -1138,33 +1148,42 @@ template <cache_key Key, cache_value T>
 void cache<Key, T>::load_snapshot(const std::filesystem::path& path, stream_view stream) {
   auto& m = *impl_;
   const auto started = std::chrono::steady_clock::now();
-  ops::decoded_snapshot<Key> d;
+  // Everything that can fail (reading, checking, allocating, uploading models) happens before the
+  // contents change; after that only device copies remain.
   try {
-    d = ops::decode_snapshot<Key>(path, expected_head<Key, T>(m.config, m.shape));
-    // The registry last of the checks: restore() validates every model before it changes anything.
+    ops::decoded_snapshot<Key> d = ops::decode_snapshot<Key>(path, expected_head<Key, T>(m.config, m.shape));
     if (d.models && !m.registry) throw snapshot_error(ops::where_of(path) + ": it holds models, this cache's policy has none");
+    if (d.models && m.learner && d.models->activations.empty())
+      throw snapshot_error(ops::where_of(path) + ": its registry has no active model, which online learning needs");
+    const std::function<void()> write_slots = m.backend->prepare_write_slots(d.slots, stream);
+    // The online loop pauses while the registry and the contents are replaced. Sampled events from
+    // before the load describe other contents and times: they are dropped.
+    std::unique_lock<std::mutex> step;
+    if (m.learner) {
+      step = std::unique_lock(m.step_mutex);
+      (void)m.drain();
+      m.last_kind.clear();
+    }
+    if (d.models) {
+      try {
+        m.registry->restore(*d.models);
+      } catch (const std::bad_alloc&) {
+        throw;
+      } catch (const std::exception& e) {
+        throw snapshot_error(ops::where_of(path) + ": its models do not restore: " + e.what());
+      }
+    }
+    write_slots();  // copies only: nothing left to allocate
+    m.backend->write_history(d.history, stream);
+    m.clock.store(d.head.clock, std::memory_order_relaxed);
+    m.accesses_since_ageing.store(d.head.accesses_since_ageing, std::memory_order_relaxed);
+    if (m.learner) m.learner->restart(false);  // afresh, on the restored active model
+    logger()->info("snapshot loaded from {}: {} entries, {} model(s), {:.1f} ms", path.string(), d.head.entries,
+                   d.head.models, std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started).count());
   } catch (const std::bad_alloc&) {
     m.allocation_failures.fetch_add(1, std::memory_order_relaxed);
-    throw snapshot_error(ops::where_of(path) + ": out of memory while reading it");
+    throw snapshot_error(ops::where_of(path) + ": out of memory while loading it");
   }
-  // The online loop pauses while the registry is replaced; a candidate under evaluation belongs
-  // to the replaced registry, so the loop starts afresh.
-  std::unique_lock<std::mutex> step;
-  if (m.learner) step = std::unique_lock(m.step_mutex);
-  if (d.models) {
-    try {
-      m.registry->restore(*d.models);
-    } catch (const std::exception& e) {
-      throw snapshot_error(ops::where_of(path) + ": its models do not restore: " + e.what());
-    }
-  }
-  if (m.learner) m.learner->restart(false);
-  // Past every check: the contents change now.
-  m.backend->write_slots(d.slots, stream);
-  m.backend->write_history(d.history, stream);
-  m.clock.store(d.head.clock, std::memory_order_relaxed);
-  logger()->info("snapshot loaded from {}: {} entries, {} model(s), {:.1f} ms", path.string(), d.head.entries, d.head.models,
-                 std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started).count());
 }
 
 template class cache<std::uint64_t, float>;

@@ -589,6 +589,16 @@ void learner::restart(bool count) {
   phase_ = phase::idle;
   samples_.clear();
   requests_since_training_ = 0;
+  // Follow the registry's active model as it is now (after a snapshot load it is another one):
+  // otherwise the next step would take it for an outside activation and watch it.
+  if (auto active = registry_.active()) {
+    known_active_ = active->version;
+    known_model_ = active;
+    train_sim_->set_model(active->params);
+    twin_sim_->set_model(active->params);
+    twin_version_ = active->version;
+    watch_compares_ = false;
+  }
   std::lock_guard lock(report_mutex_);
   if (count) ++report_.restarts;
   report_.state = "idle";

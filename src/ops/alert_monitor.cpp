@@ -20,20 +20,25 @@ std::string number(double v) {
   return buf;
 }
 
-/// p99 of the calls between two cumulative export histograms: the bound of the bucket holding
-/// the 99th percentile (the export buckets step 1-2-5, so this is within a factor 2.5 above).
-bool p99_between(const std::vector<std::pair<double, std::uint64_t>>& before,
-                 const std::vector<std::pair<double, std::uint64_t>>& now, std::uint64_t min_samples, double& p99) {
-  if (now.empty()) return false;
-  const std::uint64_t total = now.back().second - (before.empty() ? 0 : before.back().second);
+/// p99, in microseconds, of the calls recorded between two internal histograms: the midpoint of
+/// the bucket holding it (within 1/32 of the true value). False when fewer than `min_samples`
+/// calls lie between them, or when `now` is not later than `before` (counts never decrease).
+bool p99_between(const std::vector<std::uint64_t>& before, const std::vector<std::uint64_t>& now,
+                 std::uint64_t min_samples, double& p99) {
+  std::uint64_t total = 0;
+  for (std::size_t i = 0; i < now.size(); ++i) {
+    const std::uint64_t b = i < before.size() ? before[i] : 0;
+    if (now[i] < b) return false;
+    total += now[i] - b;
+  }
   if (total == 0 || total < min_samples) return false;
   const auto rank = static_cast<std::uint64_t>(std::ceil(0.99 * static_cast<double>(total)));
+  std::uint64_t seen = 0;
   for (std::size_t i = 0; i < now.size(); ++i) {
-    const std::uint64_t seen = now[i].second - (before.size() == now.size() ? before[i].second : 0);
+    seen += now[i] - (i < before.size() ? before[i] : 0);
     if (seen >= rank) {
-      p99 = now[i].first;
-      // The open-ended bucket: report the largest finite bound reached.
-      if (std::isinf(p99)) p99 = i > 0 ? now[i - 1].first : 0;
+      const int b = static_cast<int>(i);
+      p99 = 0.5 * static_cast<double>(latency_histogram::lower_bound(b) + latency_histogram::upper_bound(b)) / 1e3;
       return true;
     }
   }
@@ -107,7 +112,7 @@ std::pair<std::uint64_t, std::uint64_t> alert_monitor::counts() const {
   return {warning, critical};
 }
 
-bool alert_monitor::value_of(rule_state& s, const metrics_snapshot& m, double& value) {
+bool alert_monitor::value_of(rule_state& s, const metrics_snapshot& m, const fine_histograms& fine, double& value) {
   const alert_rule& r = s.rule;
   switch (r.metric) {
     case alert_metric::hit_ratio:
@@ -119,20 +124,17 @@ bool alert_monitor::value_of(rule_state& s, const metrics_snapshot& m, double& v
         }
       return false;
     case alert_metric::latency_p99_us: {
-      // Latency since the previous evaluation (the histograms are cumulative): a slow start must
-      // not keep a rule critical forever, and a recovery must clear it.
-      std::vector<std::pair<double, std::uint64_t>> merged;
-      for (const auto& o : m.operations) {
-        if (r.op && o.op != *r.op) continue;
-        const auto& b = o.latency.buckets;
-        if (merged.empty()) {
-          merged = b;
-        } else if (merged.size() == b.size()) {
-          for (std::size_t i = 0; i < b.size(); ++i) merged[i].second += b[i].second;
-        }
+      // The calls since the rule was last judged (the histograms are cumulative): a slow start
+      // must not keep a rule critical forever, and a recovery must clear it. A rule not judged
+      // (too few calls) keeps its reference, so slow traffic accumulates until it is judged.
+      std::vector<std::uint64_t> merged(latency_histogram::bucket_count, 0);
+      for (int o = 0; o < operation_count; ++o) {
+        if (r.op && static_cast<int>(*r.op) != o) continue;
+        const auto& c = fine[static_cast<std::size_t>(o)];
+        for (std::size_t i = 0; i < c.size() && i < merged.size(); ++i) merged[i] += c[i];
       }
-      const bool judged = p99_between(s.last_buckets, merged, r.min_samples, value);
-      s.last_buckets = std::move(merged);
+      const bool judged = p99_between(s.last_counts, merged, std::max<std::uint64_t>(r.min_samples, 1), value);
+      if (judged) s.last_counts = std::move(merged);
       return judged;
     }
     case alert_metric::memory_bytes:
@@ -146,7 +148,7 @@ bool alert_monitor::value_of(rule_state& s, const metrics_snapshot& m, double& v
   return false;
 }
 
-std::vector<alert_event> alert_monitor::evaluate(const metrics_snapshot& m) {
+std::vector<alert_event> alert_monitor::evaluate(const metrics_snapshot& m, const fine_histograms& fine) {
   std::vector<alert_event> events;
   std::vector<alert_callback> listeners;
   {
@@ -154,7 +156,7 @@ std::vector<alert_event> alert_monitor::evaluate(const metrics_snapshot& m) {
     for (std::size_t i = 0; i < rules_.size(); ++i) {
       rule_state& s = rules_[i];
       double value = 0;
-      if (!value_of(s, m, value)) continue;
+      if (!value_of(s, m, fine, value)) continue;
       const alert_rule& r = s.rule;
       const bool low = lower_is_worse(r.metric);
       const auto reaches = [&](double threshold) { return low ? value <= threshold : value >= threshold; };

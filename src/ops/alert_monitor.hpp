@@ -7,6 +7,7 @@
 
 #include "belady/alerts.hpp"
 #include "belady/metrics.hpp"
+#include "ops/metrics_recorder.hpp"
 
 namespace belady::ops {
 
@@ -24,8 +25,12 @@ class alert_monitor {
   bool unsubscribe(std::uint64_t id);
   [[nodiscard]] bool active() const;  ///< rules and subscribers exist
 
-  /// Judges every rule on `m`; returns the level changes (also delivered to subscribers).
-  std::vector<alert_event> evaluate(const metrics_snapshot& m);
+  using fine_histograms = std::array<std::vector<std::uint64_t>, operation_count>;
+
+  /// Judges every rule on `m` and, for latency, on the operations' internal histograms (`fine`,
+  /// metrics_recorder::fine_counts); returns the level changes (also delivered to subscribers).
+  /// Calls must not overlap (the owner serialises them).
+  std::vector<alert_event> evaluate(const metrics_snapshot& m, const fine_histograms& fine);
 
   /// Rules now at warning / critical.
   [[nodiscard]] std::pair<std::uint64_t, std::uint64_t> counts() const;
@@ -34,10 +39,10 @@ class alert_monitor {
   struct rule_state {
     alert_rule rule;
     alert_level level = alert_level::ok;
-    std::vector<std::pair<double, std::uint64_t>> last_buckets;  // latency: at the previous evaluation
+    std::vector<std::uint64_t> last_counts;  // latency: the histogram when it was last judged
   };
   /// The figure a rule judges, or false when there is too little evidence to judge.
-  static bool value_of(rule_state& s, const metrics_snapshot& m, double& value);
+  static bool value_of(rule_state& s, const metrics_snapshot& m, const fine_histograms& fine, double& value);
 
   mutable std::mutex mutex_;
   std::vector<rule_state> rules_;

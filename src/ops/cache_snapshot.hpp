@@ -1,7 +1,8 @@
 #pragma once
 // What a cache snapshot holds, section by section (the container is ops/snapshot_file.hpp):
 //   HEAD  shape and identity: key bytes, dtype, value bytes, dim, capacity, bucket size,
-//         buckets, policy, sketch width, slot_meta size, logical clock, creation time, counts
+//         buckets, policy, sketch width, slot_meta size, logical clock, creation time, counts,
+//         accesses since the sketch was last aged
 //   SLOT  u64 slot index per stored entry (ascending)        KEYS  Key per entry
 //   SCOR  u64 score per entry                                 SMET  slot_meta per entry
 //   VALS  value_bytes per entry                               SKCH, GHST  learned key history
@@ -45,12 +46,13 @@ struct snapshot_head {
   std::int64_t created_ns = 0;  ///< system_clock since its epoch
   std::uint64_t entries = 0;
   std::uint64_t models = 0;
+  std::uint64_t accesses_since_ageing = 0;  ///< learned: accesses since the sketch was last halved
 
   [[nodiscard]] std::vector<std::byte> encode() const {
     byte_writer w;
     w.put(key_bytes), w.put(value_dtype), w.put(value_bytes), w.put(dim), w.put(capacity), w.put(bucket_size);
     w.put(num_buckets), w.put(policy), w.put(slot_meta_bytes), w.put(sketch_width), w.put(clock), w.put(created_ns);
-    w.put(entries), w.put(models);
+    w.put(entries), w.put(models), w.put(accesses_since_ageing);
     return std::move(w.bytes());
   }
   static snapshot_head decode(std::span<const std::byte> b, const std::string& where) {
@@ -61,6 +63,8 @@ struct snapshot_head {
     h.bucket_size = r.get<std::uint64_t>(), h.num_buckets = r.get<std::uint64_t>(), h.policy = r.get<std::uint32_t>();
     h.slot_meta_bytes = r.get<std::uint32_t>(), h.sketch_width = r.get<std::uint64_t>(), h.clock = r.get<std::uint64_t>();
     h.created_ns = r.get<std::int64_t>(), h.entries = r.get<std::uint64_t>(), h.models = r.get<std::uint64_t>();
+    h.accesses_since_ageing = r.get<std::uint64_t>();
+    if (!r.done()) throw snapshot_error(where + ": section HEAD: bytes left after its last field");
     return h;
   }
 };

@@ -98,6 +98,12 @@ latency_summary latency_histogram::summarize() const {
   return s;
 }
 
+std::vector<std::uint64_t> latency_histogram::counts() const {
+  std::vector<std::uint64_t> c(bucket_count);
+  for (int i = 0; i < bucket_count; ++i) c[i] = counts_[i].load(relaxed);
+  return c;
+}
+
 void second_ring::add(std::int64_t second, const counts& c) noexcept {
   slot& s = ring_[static_cast<std::size_t>(second % slots)];
   std::int64_t seen = s.second.load(std::memory_order_acquire);
@@ -205,6 +211,12 @@ void metrics_recorder::fill(metrics_snapshot& m) const {
     om.latency = o.latency.summarize();
     m.operations.push_back(std::move(om));
   }
+}
+
+std::array<std::vector<std::uint64_t>, operation_count> metrics_recorder::fine_counts() const {
+  std::array<std::vector<std::uint64_t>, operation_count> out;
+  for (int i = 0; i < operation_count; ++i) out[i] = ops_[static_cast<std::size_t>(i)].latency.counts();
+  return out;
 }
 
 }  // namespace belady::ops

@@ -5,6 +5,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <vector>
 
 #include "belady/metrics.hpp"
 
@@ -20,6 +21,8 @@ class latency_histogram {
 
   void record(std::uint64_t ns) noexcept;
   [[nodiscard]] latency_summary summarize() const;
+  /// The internal bucket counts (bucket_count of them), for judging latency between two moments.
+  [[nodiscard]] std::vector<std::uint64_t> counts() const;
 
   /// Bucket index of a value and the bucket's [lower, upper) bounds, for tests.
   [[nodiscard]] static int index_of(std::uint64_t ns) noexcept;
@@ -69,6 +72,9 @@ class metrics_recorder {
 
   /// Fills the recorder's part of `m`: lookups, windows, writes, operations, uptime.
   void fill(metrics_snapshot& m) const;
+
+  /// Each operation's internal latency bucket counts (see latency_histogram::counts).
+  [[nodiscard]] std::array<std::vector<std::uint64_t>, operation_count> fine_counts() const;
 
   [[nodiscard]] clock::time_point started() const noexcept { return started_; }
 

@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "core/backend.hpp"
+#include "ops/alert_monitor.hpp"
 
 namespace {
 
@@ -127,6 +128,32 @@ TEST(Alerts, MonitorThreadDeliversToSubscribersUntilUnsubscribed) {
   EXPECT_EQ(got.size(), 2u) << "nothing delivered after unsubscribe";
 }
 
+// Latency rules judge the internal histogram (within 1/32), not the coarse export buckets, and
+// accumulate calls across evaluations until there are enough to judge.
+TEST(AlertMonitor, LatencyIsJudgedPreciselyAndSlowTrafficAccumulates) {
+  using belady::ops::latency_histogram;
+  belady::ops::alert_monitor monitor;
+  monitor.set_rules({{belady::alert_metric::latency_p99_us, 2000, 10000, 10, 100, belady::operation::find}});
+  belady::ops::alert_monitor::fine_histograms fine;
+  for (auto& f : fine) f.assign(latency_histogram::bucket_count, 0);
+  const belady::metrics_snapshot m;
+  auto add = [&](std::uint64_t ns, std::uint64_t calls) {
+    fine[static_cast<int>(belady::operation::find)][static_cast<std::size_t>(latency_histogram::index_of(ns))] += calls;
+  };
+  add(1'100'000, 200);  // 1.1 ms: in the export's (1 ms, 2 ms] bucket, well below 2000 us
+  EXPECT_TRUE(monitor.evaluate(m, fine).empty());
+  add(50'000'000, 60);  // 60 calls at 50 ms: fewer than min_samples, not judged yet
+  EXPECT_TRUE(monitor.evaluate(m, fine).empty());
+  add(50'000'000, 60);  // 120 since the last judgement: judged now
+  const auto e = monitor.evaluate(m, fine);
+  ASSERT_EQ(e.size(), 1u);
+  EXPECT_EQ(e[0].level, belady::alert_level::critical);
+  EXPECT_NEAR(e[0].value, 50'000, 50'000 / 32.0);
+  // A histogram older than the reference (counts never fall) is not judged.
+  for (auto& f : fine) std::fill(f.begin(), f.end(), 0);
+  EXPECT_TRUE(monitor.evaluate(m, fine).empty());
+}
+
 TEST(Health, FreshAndBusyTablesVerify) {
   cache_t c(config());
   auto h = c.health();
@@ -164,7 +191,7 @@ TEST(Health, VerificationFindsPlantedDamage) {
     slots.meta.push_back({});
     slots.values.resize(slots.values.size() + 16);
   }
-  b->write_slots(slots, {});
+  b->prepare_write_slots(slots, {})();
   const auto t = b->verify_table({});
   EXPECT_EQ(t.keys, 3u);
   EXPECT_EQ(t.duplicates, 1u);

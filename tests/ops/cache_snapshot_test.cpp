@@ -156,6 +156,43 @@ TEST(Snapshot, ModelRegistryHistoryAndActiveModelRoundTrip) {
   EXPECT_EQ(drive(b, 5, 100), drive(a, 5, 100)) << "the same model and contents evict the same";
 }
 
+// An online-learning cache needs an active model: a snapshot whose registry has none is refused;
+// one with an active model loads, and the loop goes on from it without taking the load for an
+// outside activation (no watch, no rollback of the restored model).
+TEST(Snapshot, OnlineLearningCacheLoadsOnlySnapshotsWithAnActiveModel) {
+  auto online = small_config(belady::policy::learned);
+  online.online.enabled = true;
+  online.online.manual = true;
+  online.online.sample_rate = 0.5;
+  belady::cache<std::uint64_t, float> plain(small_config(belady::policy::learned));
+  belady::model::model_params p;
+  for (int i = 0; i < belady::model::feature_count; ++i) p.inv_std[i] = 1.0f;
+  p.w[0] = 0.5f;
+  (void)plain.models().install(p, {}, /*activate*/ false);
+  const fs::path shadow_only = scratch("shadow-only");
+  plain.save_snapshot(shadow_only);
+  belady::cache<std::uint64_t, float> c(online);
+  drive(c, 1, 50);
+  const auto before = image_of(c);
+  const std::string msg = message_of([&] { c.load_snapshot(shadow_only); });
+  EXPECT_NE(msg.find("no active model"), std::string::npos) << msg;
+  EXPECT_TRUE(image_of(c) == before);
+  EXPECT_EQ(c.models().active_version(), 1u);
+
+  (void)plain.models().install(p);  // now active
+  drive(plain, 2, 50);
+  const fs::path with_active = scratch("with-active");
+  plain.save_snapshot(with_active);
+  c.load_snapshot(with_active);
+  const auto restored = c.models().active_version();
+  for (int i = 0; i < 20; ++i) {
+    drive(c, 10 + i, 20);
+    c.online_step();
+  }
+  EXPECT_EQ(c.models().active_version(), restored);
+  for (const auto& d : c.online_status().decisions) EXPECT_NE(d.what, belady::online_decision::kind::rolled_back) << d.reason;
+}
+
 TEST(Snapshot, MismatchedCacheIsRefusedAndNothingChanges) {
   belady::cache<std::uint64_t, float> source(small_config(belady::policy::lru));
   drive(source, 1, 50);

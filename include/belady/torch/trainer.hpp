@@ -20,6 +20,9 @@ struct mlp_train_options {
   float l2 = 1e-5f;                ///< weight decay on the weights (not the biases)
   std::uint64_t seed = 1;          ///< initialisation and shuffling: same seed and data, same model
   std::uint32_t threads = 0;       ///< intra-op threads for libtorch (0: leave libtorch's setting)
+  // Note: train_mlp seeds libtorch's global generator (torch::manual_seed) and, with `threads`,
+  // sets its process-wide thread count: concurrent calls, or a host using that generator, lose
+  // the "same seed, same model" property.
 };
 
 struct mlp_train_report {
