@@ -2,7 +2,8 @@
 # Included from the top-level CMakeLists.txt right after the belady target is defined.
 target_sources(belady PRIVATE
   ${PROJECT_SOURCE_DIR}/src/model/registry.cpp
-  ${PROJECT_SOURCE_DIR}/src/model/model_io.cpp)
+  ${PROJECT_SOURCE_DIR}/src/model/model_io.cpp
+  ${PROJECT_SOURCE_DIR}/src/model/ensemble.cpp)
 
 if(BELADY_BUILD_TESTS)
   # ctest only sees tests added after enable_testing() in the top directory; calling it here

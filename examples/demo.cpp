@@ -122,15 +122,16 @@ belady::online_config demo_online() {
 }
 
 row serve(const options& o, belady::policy p, bool online, const std::vector<std::uint64_t>& requests,
-          const std::vector<phase_span>& phases) {
+          const std::vector<phase_span>& phases, bool specialise = false) {
   // One host worker: the same output on every run (with more, the order in which a batch's
   // inserts reach a bucket, and so what they evict, varies).
   belady::cache_config config{
       .capacity = o.capacity, .dim = o.dim, .eviction = p, .executor = o.executor, .host_threads = 1};
   if (online) config.online = demo_online();
+  config.online.specialise.enabled = specialise;
   belady::cache<std::uint64_t, float> cache(config);
   row r;
-  r.name = online ? "learned" : std::string(belady::to_string(p));
+  r.name = specialise ? "special" : online ? "learned" : std::string(belady::to_string(p));
   r.phase_hits.assign(phases.size(), 0);
   std::vector<float> values(o.batch * o.dim);
   std::unique_ptr<bool[]> found(new bool[o.batch]);
@@ -262,6 +263,7 @@ int main(int argc, char** argv) {
     for (belady::policy p : {belady::policy::lru, belady::policy::lfu, belady::policy::fifo})
       rows.push_back(serve(o, p, false, requests, phases));
     rows.push_back(serve(o, belady::policy::learned, true, requests, phases));
+    rows.push_back(serve(o, belady::policy::learned, true, requests, phases, true));
 #if BELADY_DEMO_HAS_OPT
     rows.push_back(serve_opt(o, requests, phases));
 #endif
@@ -313,6 +315,24 @@ int main(int argc, char** argv) {
         std::printf("%-8llu %-11s %9llu %9s %12s %12s %9s  %s\n", (unsigned long long)d.version,
                     belady::to_string(d.what), at, "", "", "", "", d.reason.c_str());
     }
+    const auto& sp = rows[4].online.specialisation;
+    std::printf("\nWorkload specialisation (special row): %llu classifications of the sampled stream (uniform %llu, "
+                "zipfian %llu, scan %llu, looping %llu, mixed %llu), %llu class switches; class models: zipfian %llu, "
+                "scan %llu, looping %llu, mixed %llu; version %llu active at the end.\n",
+                (unsigned long long)sp.classifications, (unsigned long long)sp.windows_per_class[0],
+                (unsigned long long)sp.windows_per_class[1], (unsigned long long)sp.windows_per_class[2],
+                (unsigned long long)sp.windows_per_class[3], (unsigned long long)sp.windows_per_class[4],
+                (unsigned long long)sp.switches, (unsigned long long)sp.class_models[1],
+                (unsigned long long)sp.class_models[2], (unsigned long long)sp.class_models[3],
+                (unsigned long long)sp.class_models[4], (unsigned long long)rows[4].online.active_version);
+    for (const auto& d : rows[4].online.decisions)
+      if (d.what == belady::online_decision::kind::switched) {
+        const auto it = std::lower_bound(rows[4].batch_ticks.begin(), rows[4].batch_ticks.end(), d.tick);
+        std::printf("  at request %9llu: %s\n",
+                    std::min<unsigned long long>(requests.size(),
+                                                 (unsigned long long)(it - rows[4].batch_ticks.begin() + 1) * o.batch),
+                    d.reason.c_str());
+      }
     std::printf("\nModel versions (registry; validation on held-out samples: mean squared error of log2 time to\n"
                 "next use, share of pairs ranked right):\n%-8s %-7s %-12s %9s %8s %8s  %s\n",
                 "version", "parent", "state", "samples", "mse", "pairs", "note");
@@ -324,6 +344,8 @@ int main(int argc, char** argv) {
     std::printf("\nPer-phase columns: hit ratio within that phase. 'refused': newcomers scoring below every\n"
                 "resident of their bucket (admission). learned: policy::learned with online learning (sampled\n"
                 "requests, a warm-started trainer, miniature simulations, McNemar's test, rollback watch).\n"
+                "special: the same, plus workload specialisation: a model per workload class, selected by the\n"
+                "classifier of the sampled stream (docs/workload.md).\n"
                 "opt: Belady's optimum, fully associative, one request at a time (a bound, not a policy).\n");
     return 0;
   } catch (const std::exception& e) {

@@ -5,7 +5,8 @@
 //                 --engine exact|cache [--backend host|cuda] [--batch N] [--limit R] [--json]
 //                 [--bytes] [--bucket-size B] [--csv-column C] [--csv-delimiter D] [--csv-header]
 //                 [--part all|first-half|second-half] [--model model.bin] [--admission] [--candidates K]
-//                 [--online [--sample-rate R] [--train-every N] [--step-every N] [--seed S] [--mlp H]]
+//                 [--online [--sample-rate R] [--train-every N] [--step-every N] [--seed S] [--mlp H]
+//                           [--specialise [--ensemble] [--class-window N] [--class-stride N]]]
 //
 // Capacities count objects; with --bytes they count bytes (traces with sizes: oracle-general) and
 // accept KiB/MiB/GiB suffixes. With --json, one JSON object per line per (policy, engine,
@@ -48,6 +49,7 @@ struct cli {
   std::size_t step_every = 1000;
   std::uint64_t seed = 1;
   std::uint32_t mlp_hidden = 0;
+  belady::specialisation_config specialise{};  ///< online: workload specialisation
   bool admission = false;
   std::uint32_t candidates = 16;
   std::string part = "all";
@@ -61,7 +63,8 @@ struct cli {
                "                     [--csv-delimiter D] [--csv-header] [--part all|first-half|second-half]\n"
                "                     [--model model.bin] [--admission] [--candidates K]\n"
                "                     [--online [--sample-rate R] [--train-every N] [--step-every N] [--seed S]\n"
-               "                               [--mlp H]]\n"
+               "                               [--mlp H] [--specialise [--ensemble] [--class-window N]\n"
+               "                                                       [--class-stride N]]]\n"
                "formats: oracle-general u32be i32be i64be arc lines csv (.xz/.zst read transparently)\n";
   std::exit(2);
 }
@@ -141,6 +144,10 @@ cli parse(int argc, char** argv) {
     else if (a == "--step-every") c.step_every = parse_count(a, value(), false);
     else if (a == "--seed") c.seed = parse_count(a, value(), true);
     else if (a == "--mlp") c.mlp_hidden = static_cast<std::uint32_t>(parse_count(a, value(), true));
+    else if (a == "--specialise") c.specialise.enabled = true;
+    else if (a == "--ensemble") c.specialise.enabled = c.specialise.ensemble = true;
+    else if (a == "--class-window") c.specialise.window = parse_count(a, value(), false);
+    else if (a == "--class-stride") c.specialise.stride = parse_count(a, value(), false);
     else if (a == "--json") c.json = true;
     else if (a == "--help" || a == "-h") usage_error("help");
     else usage_error("unknown argument '" + a + "'");
@@ -152,6 +159,7 @@ cli parse(int argc, char** argv) {
   for (const auto& p : c.policies)
     if (p == "learned" && c.engine != "cache") usage_error("--policy learned runs on --engine cache");
   if (c.online && c.policies != std::vector<std::string>{"learned"}) usage_error("--online needs --policy learned alone");
+  if (c.specialise.enabled && !c.online) usage_error("--specialise and --ensemble need --online");
   if (c.bytes && c.engine == "cache") usage_error("--bytes: the cache engine counts objects; use --engine exact");
   if (c.bytes && c.trace.format != trace_format::oracle_general)
     usage_error("--bytes needs a trace with sizes (--format oracle-general)");
@@ -206,7 +214,21 @@ void print_online_json(const belady::online_report& o) {
                 d.p_value, (unsigned long long)d.eval_requests, d.sim_miss_active, d.sim_miss_candidate,
                 d.sim_miss_lru, json_escape(d.reason).c_str());
   }
-  std::printf("]}");
+  std::printf("]");
+  const auto& s = o.specialisation;
+  if (s.enabled) {
+    std::printf(",\"specialisation\":{\"current_class\":\"%s\",\"classifications\":%llu,\"switches\":%llu,"
+                "\"activations\":%llu,\"ensembles\":%llu,\"max_switch_us\":%.1f,\"windows_per_class\":[",
+                s.current_class.c_str(), (unsigned long long)s.classifications, (unsigned long long)s.switches,
+                (unsigned long long)s.activations, (unsigned long long)s.ensembles, s.max_switch_us);
+    for (std::size_t i = 0; i < s.windows_per_class.size(); ++i)
+      std::printf("%s%llu", i ? "," : "", (unsigned long long)s.windows_per_class[i]);
+    std::printf("],\"class_models\":[");
+    for (std::size_t i = 0; i < s.class_models.size(); ++i)
+      std::printf("%s%llu", i ? "," : "", (unsigned long long)s.class_models[i]);
+    std::printf("]}");
+  }
+  std::printf("}");
 }
 
 void print_row(const cli& c, const result_row& r) {
@@ -235,6 +257,11 @@ void print_row(const cli& c, const result_row& r) {
                   (unsigned long long)o.active_version, (unsigned long long)o.training_rounds,
                   (unsigned long long)o.promotions, (unsigned long long)o.rejections, (unsigned long long)o.rollbacks,
                   (unsigned long long)o.failures);
+      if (o.specialisation.enabled)
+        std::printf("  specialisation: %llu classifications, %llu switches, %llu ensembles, class now %s\n",
+                    (unsigned long long)o.specialisation.classifications,
+                    (unsigned long long)o.specialisation.switches, (unsigned long long)o.specialisation.ensembles,
+                    o.specialisation.current_class.empty() ? "none" : o.specialisation.current_class.c_str());
     }
   }
   std::fflush(stdout);
@@ -284,6 +311,7 @@ int main(int argc, char** argv) {
           o.online_config.train_every_samples = c.train_every;
           o.online_config.seed = c.seed;
           o.online_config.mlp_hidden = c.mlp_hidden;
+          o.online_config.specialise = c.specialise;
           o.online_step_every = c.step_every;
           const auto res = replay_cache(trace, o);
           online = res.online;

@@ -48,6 +48,28 @@ enum class backend : std::uint8_t {
 /// models in the background, promotes one only when it is significantly better in miniature
 /// simulations (and not worse in a live A/B test), and rolls a promotion back when the live hit
 /// ratio or latency degrades. See docs/online-learning.md.
+/// Workload specialisation (docs/workload.md): the online learner classifies the sampled stream
+/// and keeps one model per workload class, each learning online from the requests served while
+/// its class was current; the classifier's verdict selects which one is active.
+struct specialisation_config {
+  bool enabled = false;
+  /// Sampled requests per classification (a window of the sampled log): 1,024..65,536.
+  std::size_t window = 4096;
+  /// Sampled requests between classifications (windows overlap): 256..window. A change of
+  /// workload is noticed after about window / 2 + stable_windows x stride sampled requests.
+  std::size_t stride = 1024;
+  /// A class takes over only with at least this confidence (0.2..1)...
+  double min_confidence = 0.6;
+  /// ...in this many classifications in a row (1..16): a single odd window switches nothing.
+  std::uint32_t stable_windows = 2;
+  /// Serve a confidence-weighted ensemble of the class models (model::weighted_ensemble, one
+  /// model inline) instead of the top class's model: each class's model weighs its class's
+  /// probability, except that half of a mixed window's goes to the models of the patterns in its
+  /// estimated blend. Rebuilt when the weights move by 0.2 or more (L1); a model with 90 % of
+  /// the weight serves alone. A model the host activates becomes the current class's model.
+  bool ensemble = false;
+};
+
 struct online_config {
   bool enabled = false;
   /// Share of keys sampled, by key hash (every access of a sampled key is seen): 0.001..0.05
@@ -98,6 +120,7 @@ struct online_config {
   std::uint32_t watch_ms = 2000;
   std::size_t watch_samples = 20'000;
   std::uint64_t seed = 1;
+  specialisation_config specialise{};
 };
 
 /// Operations: metrics, alerts, the trainer's restart policy, health thresholds.

@@ -2,6 +2,7 @@
 /// @file
 /// What online learning reports (cache::online_report()): the decisions it took, with their
 /// figures, and the state of its trainer.
+#include <array>
 #include <chrono>
 #include <cstdint>
 #include <string>
@@ -17,6 +18,8 @@ struct online_decision {
     rolled_back,  ///< a promoted model degraded the live figures; the previous one is active again
     kept,         ///< a promoted model survived its watch
     failed,       ///< a training round failed (exception, non-finite loss); nothing changed
+    switched,     ///< workload specialisation: the workload class changed and its model (or a
+                  ///< new ensemble) became active; `version` is the model now serving
   };
   kind what = kind::rejected;
   std::uint64_t version = 0;       ///< the model decided about (0: none, e.g. a failed round)
@@ -50,9 +53,30 @@ struct online_decision {
     case online_decision::kind::rolled_back: return "rolled_back";
     case online_decision::kind::kept: return "kept";
     case online_decision::kind::failed: return "failed";
+    case online_decision::kind::switched: return "switched";
   }
   return "unknown";
 }
+
+/// Workload specialisation's state (online_config::specialise). Classes are indexed as
+/// belady::workload::workload_class: uniform, zipfian, scan, looping, mixed.
+struct specialisation_report {
+  bool enabled = false;
+  std::string current_class;           ///< the class whose model serves; empty before the first
+  std::string latest_class;            ///< the latest classification's class...
+  double latest_confidence = 0;        ///< ...and its confidence
+  std::uint64_t classifications = 0;
+  std::array<std::uint64_t, 5> windows_per_class{};  ///< classifications by class
+  std::array<std::uint64_t, 5> class_models{};       ///< each class's model version (0: none yet)
+  std::uint64_t switches = 0;          ///< times the current class changed
+  std::uint64_t activations = 0;       ///< switches and ensemble rebuilds that swapped the model
+  /// Wall time of the swap itself (registry activation: what the request path can notice), in
+  /// microseconds: the latest and the largest.
+  double last_switch_us = 0, max_switch_us = 0;
+  /// Ensemble mode: ensembles built and installed, and the latest build-and-install time.
+  std::uint64_t ensembles = 0;
+  double last_ensemble_us = 0;
+};
 
 /// A snapshot of online learning.
 struct online_report {
@@ -72,6 +96,7 @@ struct online_report {
   std::uint64_t restarts = 0;         ///< the loop restarted after failures (see ops_config)
   std::string last_error;             ///< the latest failure, if any
   std::vector<online_decision> decisions;  ///< oldest first (the latest 256)
+  specialisation_report specialisation;
 };
 
 }  // namespace belady

@@ -552,6 +552,12 @@ void check_online(const cache_config& c, detail::table_shape& shape) {
   check_range("significance", o.significance, 1e-9, 0.5);
   check_range("sample_buffer", double(o.sample_buffer), 1024, double(std::size_t{1} << 30));
   check_range("mlp_hidden", o.mlp_hidden, 0, model::max_hidden);
+  if (o.specialise.enabled) {
+    check_range("specialise.window", double(o.specialise.window), 1024, 65536);
+    check_range("specialise.stride", double(o.specialise.stride), 256, double(o.specialise.window));
+    check_range("specialise.min_confidence", o.specialise.min_confidence, 0.2, 1.0);
+    check_range("specialise.stable_windows", o.specialise.stable_windows, 1, 16);
+  }
   if (o.min_eval_requests < 1000) fail("online.min_eval_requests", "must be at least 1000");
   if (o.max_eval_requests < o.min_eval_requests)
     fail("online.max_eval_requests", "must be at least min_eval_requests");

@@ -81,9 +81,10 @@ void model_registry::trim_history() {
     const std::uint64_t active_v = activations_.empty() ? 0 : activations_.back();
     const std::uint64_t target_v = rollback_target();
     auto victim = std::find_if(history_.begin(), history_.end(), [&](const entry& e) {
-      return e.model->version != active_v && e.model->version != target_v;
+      return e.model->version != active_v && e.model->version != target_v && !e.pinned;
     });
-    // limit_ >= 2 and at most two versions are protected, so a victim always exists.
+    // limit_ >= 2, at most two versions are protected besides the pinned ones and at most
+    // limit_ - 2 are pinned (see pin), so a victim always exists.
     const std::uint64_t dropped = victim->model->version;
     history_.erase(victim);
     activations_.erase(std::remove(activations_.begin(), activations_.end(), dropped), activations_.end());
@@ -113,7 +114,7 @@ std::uint64_t model_registry::install(const model_params& params, model_info inf
     model->device_copy = std::move(copy);
     ++next_version_;
 
-    history_.push_back(entry{std::move(model), model_state::shadow, std::chrono::system_clock::now(), {}});
+    history_.push_back(entry{std::move(model), model_state::shadow, std::chrono::system_clock::now(), {}, false});
     entry& added = history_.back();
     const std::uint64_t version = added.model->version;
     if (activate) {
@@ -187,6 +188,32 @@ std::vector<model_record> model_registry::history() const {
   return out;
 }
 
+void model_registry::pin(std::uint64_t version) {
+  std::lock_guard lock(mutex_);
+  entry& e = require(version, "pin");
+  if (e.pinned) return;
+  const auto pinned = std::count_if(history_.begin(), history_.end(), [](const entry& x) { return x.pinned; });
+  if (std::size_t(pinned) + 1 > limit_ - 2)
+    throw belady::invalid_argument("pin: version " + std::to_string(version) + " would be pin number " +
+                                   std::to_string(pinned + 1) + "; a history of " + std::to_string(limit_) +
+                                   " versions allows " + std::to_string(limit_ - 2));
+  e.pinned = true;
+}
+
+void model_registry::unpin(std::uint64_t version) {
+  std::lock_guard lock(mutex_);
+  if (entry* e = find_entry(version)) {
+    e->pinned = false;
+    trim_history();
+  }
+}
+
+bool model_registry::pinned(std::uint64_t version) const {
+  std::lock_guard lock(mutex_);
+  const entry* e = find_entry(version);
+  return e != nullptr && e->pinned;
+}
+
 std::uint64_t model_registry::latest_version() const {
   std::lock_guard lock(mutex_);
   return next_version_ - 1;
@@ -256,7 +283,7 @@ void model_registry::restore(const registry_state& s) {
     const model_state state = is_active ? model_state::active
                               : k.record.state == model_state::active ? model_state::retired
                                                                       : k.record.state;
-    history.push_back(entry{std::move(model), state, k.record.state_changed_at, k.record.state_reason});
+    history.push_back(entry{std::move(model), state, k.record.state_changed_at, k.record.state_reason, false});
   }
   lock.lock();
   history_ = std::move(history);

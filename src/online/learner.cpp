@@ -3,13 +3,16 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <functional>
 #include <limits>
 #include <random>
 #include <stdexcept>
 #include <utility>
 
 #include "belady/detail/table.hpp"
+#include "belady/error.hpp"
 #include "belady/logging.hpp"
+#include "belady/model/ensemble.hpp"
 #include "online/sgd.hpp"
 #include "online/stats.hpp"
 
@@ -96,6 +99,10 @@ learner::learner(const online_config& config, const cache_shape& shape, model::m
   report_.enabled = true;
   report_.state = "idle";
   report_.active_version = active->version;
+  if (specialising()) {
+    classifier_ = std::make_unique<workload::workload_classifier>();
+    report_.specialisation.enabled = true;
+  }
 }
 
 mini_sim_options learner::sim_options() const {
@@ -170,6 +177,11 @@ void learner::observe(const std::vector<request_event>& events) {
     horizon_ticks_ = std::max(1.0, config_.horizon_capacities * double(shape_.capacity) * ticks / requests);
   }
   if (!events.empty()) retire_pending(events.back().tick);
+  if (specialising()) {
+    since_classification_ += events.size();
+    if (since_classification_ >= config_.specialise.stride && window_.size() >= config_.specialise.window)
+      classify_window();
+  }
   std::lock_guard lock(report_mutex_);
   report_.sampled_requests += events.size();
 }
@@ -182,6 +194,7 @@ void learner::take_training_candidates() {
     p.key = c.keys[i];
     p.tick = c.times[i];
     p.labelled = false;
+    p.cls = current_class_;
     pending_.push_back(p);
     waiting_[p.key].push_back(pending_base_ + pending_.size() - 1);
   }
@@ -199,7 +212,7 @@ void learner::label_on_request(std::uint64_t key, std::uint64_t tick) {
     if (p.labelled) continue;
     if (tick > p.tick) {
       const double gap = std::min(double(tick - p.tick), horizon_ticks_);
-      add_sample(p.features, static_cast<float>(std::log2(1.0 + gap)));
+      add_sample(p.features, static_cast<float>(std::log2(1.0 + gap)), p.cls);
       p.labelled = true;
     } else {
       all_done = false;  // decided in this very tick: the next request labels it
@@ -213,7 +226,7 @@ void learner::retire_pending(std::uint64_t tick) {
     pending_candidate& p = pending_.front();
     if (!p.labelled) {
       if (tick <= p.tick || double(tick - p.tick) < horizon_ticks_) break;
-      add_sample(p.features, horizon_label());  // not requested again within the horizon
+      add_sample(p.features, horizon_label(), p.cls);  // not requested again within the horizon
     }
     pending_.pop_front();
     ++pending_base_;
@@ -226,16 +239,27 @@ void learner::retire_pending(std::uint64_t tick) {
   }
 }
 
-void learner::add_sample(const float* features, float label) {
+void learner::add_sample(const float* features, float label, std::uint8_t cls) {
   std::array<float, feature_count + 1> s{};
   std::copy_n(features, feature_count, s.begin());
   s[feature_count] = label;
   samples_.push_back(s);
-  if (samples_.size() > config_.window) samples_.pop_front();
+  sample_class_.push_back(cls);
+  ++class_samples_[std::min<std::size_t>(cls, workload::class_count)];
+  if (samples_.size() > config_.window) {
+    samples_.pop_front();
+    --class_samples_[std::min<std::size_t>(sample_class_.front(), workload::class_count)];
+    sample_class_.pop_front();
+  }
+}
+
+std::size_t learner::usable_samples() const {
+  if (!specialising() || current_class_ == no_class) return samples_.size();
+  return class_samples_[current_class_] + class_samples_[workload::class_count];
 }
 
 bool learner::due_for_training(clock::time_point now) const {
-  if (samples_.size() < 1000 || requests_since_training_ < config_.train_every_samples) return false;
+  if (usable_samples() < 1000 || requests_since_training_ < config_.train_every_samples) return false;
   if (config_.manual || config_.train_interval_ms == 0 || last_training_ == clock::time_point{}) return true;
   return ms_between(last_training_, now) >= double(config_.train_interval_ms);
 }
@@ -265,8 +289,14 @@ void learner::step(std::uint64_t tick, clock::time_point now, const live_counter
     train_sim_->set_model(active->params);
     auto replaced = std::exchange(known_model_, active);
     start_watch(active_now, previous, std::move(replaced));
+    if (specialising() && config_.specialise.ensemble && current_class_ != no_class) {
+      // As without the ensemble, a model the host activates becomes the current class's model.
+      class_model_[current_class_] = active_now;
+      refresh_pins();
+    }
   }
   try {
+    if (specialising()) specialise(tick, now);
     switch (phase_) {
       case phase::idle:
         if (!due_for_training(now)) break;
@@ -307,6 +337,12 @@ void learner::step(std::uint64_t tick, clock::time_point now, const live_counter
     }
     record(std::move(d));
   }
+  if (specialising() && !config_.specialise.ensemble && current_class_ != no_class) {
+    // The current class's model is whatever serves: a promotion, a rollback or the host's own
+    // activation changed it for this class only.
+    class_model_[current_class_] = registry_.active_version();
+    refresh_pins();
+  }
   std::lock_guard lock(report_mutex_);
   report_.active_version = registry_.active_version();
   if (report_.state != "suspended" || phase_ != phase::idle)
@@ -319,19 +355,35 @@ void learner::train_candidate(std::uint64_t tick, clock::time_point now) {
   // A round is an incremental update: the most recent samples (at most round_samples) on top of
   // the active model, not a refit of the whole window. Every 10th is held out for the validation
   // figures the registry records.
-  constexpr std::size_t round_samples = 50'000;
+  // With specialisation, only the current class's samples (and those from before the first
+  // classification) train its model.
+  // A class new to the learner has few samples of its own: the most recent samples of other
+  // classes fill its round up to min_class_samples.
+  constexpr std::size_t round_samples = 50'000, min_class_samples = 10'000;
+  std::vector<std::size_t> chosen;
+  for (std::size_t i = samples_.size(); i-- > 0 && chosen.size() < round_samples;) {
+    const std::uint8_t c = sample_class_[i];
+    if (!specialising() || current_class_ == no_class || c == current_class_ || c == no_class) chosen.push_back(i);
+  }
+  if (chosen.size() < min_class_samples && chosen.size() < samples_.size()) {
+    std::vector<bool> taken(samples_.size(), false);
+    for (std::size_t i : chosen) taken[i] = true;
+    for (std::size_t i = samples_.size(); i-- > 0 && chosen.size() < min_class_samples;)
+      if (!taken[i]) chosen.push_back(i);
+    std::sort(chosen.begin(), chosen.end(), std::greater<>());
+  }
+  std::reverse(chosen.begin(), chosen.end());
   std::vector<float> x, y, vx, vy;
-  const std::size_t first = samples_.size() > round_samples ? samples_.size() - round_samples : 0;
-  x.reserve((samples_.size() - first) * feature_count);
-  y.reserve(samples_.size() - first);
-  for (std::size_t i = first; i < samples_.size(); ++i) {
-    const auto& s = samples_[i];
-    std::vector<float>& tx = i % 10 == 9 ? vx : x;
-    std::vector<float>& ty = i % 10 == 9 ? vy : y;
+  x.reserve(chosen.size() * feature_count);
+  y.reserve(chosen.size());
+  for (std::size_t j = 0; j < chosen.size(); ++j) {
+    const auto& s = samples_[chosen[j]];
+    std::vector<float>& tx = j % 10 == 9 ? vx : x;
+    std::vector<float>& ty = j % 10 == 9 ? vy : y;
     tx.insert(tx.end(), s.begin(), s.begin() + feature_count);
     ty.push_back(s[feature_count]);
   }
-  auto active = registry_.active();
+  auto active = reference_model();
   model::model_params start = active->params;
   const bool baseline = active->version == 1 && active->params.kind == model::model_kind::linear &&
                         active->info.training_samples == 0;
@@ -359,6 +411,8 @@ void learner::train_candidate(std::uint64_t tick, clock::time_point now) {
     report_.prediction_accuracy = std::isfinite(active_accuracy) ? active_accuracy : -1.0;
   }
   info.note = "online round " + std::to_string(report_.training_rounds + 1) + " at tick " + std::to_string(tick);
+  if (specialising() && current_class_ != no_class)
+    info.note += std::string(", class ") + std::string(workload::to_string(workload::workload_class(current_class_)));
   const std::uint64_t version = registry_.install(p, info, false);  // validated; a shadow
   requests_since_training_ = 0;
   last_training_ = now;
@@ -373,7 +427,7 @@ void learner::train_candidate(std::uint64_t tick, clock::time_point now) {
 void learner::start_evaluation(std::shared_ptr<const model::installed_model> cand) {
   if (!cand) throw std::runtime_error("the candidate was dropped from the registry before its evaluation");
   const auto started = clock::now();
-  auto active = registry_.active();
+  auto active = reference_model();
   mini_sim_options o = sim_options();
   eval_active_ = std::make_unique<mini_sim>(o, &active->params);
   eval_candidate_ = std::make_unique<mini_sim>(o, &cand->params);
@@ -446,9 +500,21 @@ void learner::decide(std::uint64_t tick, clock::time_point now) {
   }
   end_evaluation();
   if (d.what == online_decision::kind::promoted) {
-    registry_.activate(d.version);
-    train_sim_->set_model(cand->params);
     phase_ = phase::watching;  // step() starts the watch
+    if (config_.specialise.ensemble && current_class_ != no_class) {
+      // The candidate replaces its class's model and the ensemble is rebuilt around it (when
+      // another class's model dominates, the serving model may not change: nothing to watch).
+      replaced_class_model_ = class_model_[current_class_];
+      class_model_[current_class_] = d.version;
+      refresh_pins();
+      if (!rebuild_ensemble(true, tick, now)) {
+        phase_ = phase::idle;
+        replaced_class_model_ = 0;
+      }
+    } else {
+      registry_.activate(d.version);
+    }
+    train_sim_->set_model(registry_.active()->params);
   } else {
     phase_ = phase::idle;
   }
@@ -543,6 +609,11 @@ void learner::watch(std::uint64_t tick, clock::time_point now, const live_counte
     const auto detected = std::chrono::system_clock::now();
     registry_.rollback("online watch: " + why);
     const auto reverted = std::chrono::system_clock::now();
+    if (config_.specialise.ensemble && current_class_ != no_class && replaced_class_model_ != 0) {
+      class_model_[current_class_] = replaced_class_model_;
+      replaced_class_model_ = 0;
+      refresh_pins();
+    }
     auto active = registry_.active();
     known_active_ = active->version;
     known_model_ = active;
@@ -571,12 +642,231 @@ void learner::watch(std::uint64_t tick, clock::time_point now, const live_counte
                        double(watch_new_only_), double(watch_old_only_));
   // The watch is over: the twin follows the active model again.
   watch_compares_ = false;
+  replaced_class_model_ = 0;
   if (known_model_ && twin_version_ != known_model_->version) {
     twin_sim_->set_model(known_model_->params);
     twin_version_ = known_model_->version;
   }
   phase_ = phase::idle;
   record(std::move(d));
+}
+
+// ---- Workload specialisation ----
+
+std::shared_ptr<const model::installed_model> learner::reference_model() const {
+  if (config_.specialise.ensemble && current_class_ != no_class && class_model_[current_class_] != 0)
+    if (auto m = registry_.find(class_model_[current_class_])) return m;
+  return registry_.active();
+}
+
+void learner::classify_window() {
+  const auto started = clock::now();
+  const std::size_t w = config_.specialise.window;
+  std::vector<std::uint64_t> keys(w);
+  std::transform(window_.end() - static_cast<std::ptrdiff_t>(w), window_.end(), keys.begin(),
+                 [](const request_event& e) { return e.key; });
+  latest_ = classifier_->classify(keys);
+  fresh_classification_ = true;
+  since_classification_ = 0;
+  std::lock_guard lock(report_mutex_);
+  auto& r = report_.specialisation;
+  ++r.classifications;
+  ++r.windows_per_class[static_cast<std::size_t>(latest_.kind)];
+  r.latest_class = workload::to_string(latest_.kind);
+  r.latest_confidence = latest_.confidence;
+  report_.trainer_busy_seconds += std::chrono::duration<double>(clock::now() - started).count();
+}
+
+void learner::specialise(std::uint64_t tick, clock::time_point now) {
+  // A watch compares the live figures before and after a promotion: no switch in between.
+  if (!fresh_classification_ || phase_ == phase::watching) return;
+  fresh_classification_ = false;
+  const auto c = static_cast<std::uint8_t>(latest_.kind);
+  const bool confident = latest_.confidence >= config_.specialise.min_confidence;
+  if (current_class_ == no_class) {
+    if (confident) switch_class(c, tick, now);
+    return;
+  }
+  if (c == current_class_ || !confident) {
+    pending_class_ = no_class;
+    pending_windows_ = 0;
+  } else {
+    pending_windows_ = pending_class_ == c ? pending_windows_ + 1 : 1;
+    pending_class_ = c;
+    if (pending_windows_ >= config_.specialise.stable_windows) {
+      switch_class(c, tick, now);
+      return;
+    }
+  }
+  if (config_.specialise.ensemble && rebuild_ensemble(false, tick, now)) adopt_active();
+}
+
+void learner::switch_class(std::uint8_t to, std::uint64_t tick, clock::time_point now) {
+  using workload::to_string;
+  using workload::workload_class;
+  const std::uint8_t from = current_class_;
+  const std::string from_name = from == no_class ? "none" : std::string(to_string(workload_class(from)));
+  const std::string to_name(to_string(workload_class(to)));
+  if (phase_ == phase::evaluating) {
+    // The candidate was trained for, and is judged on, the workload that just ended.
+    const auto cand = candidate_.load(std::memory_order_acquire);
+    end_evaluation();
+    phase_ = phase::idle;
+    online_decision d;
+    d.what = online_decision::kind::rejected;
+    d.version = cand ? cand->version : 0;
+    d.tick = tick;
+    d.at = now;
+    d.eval_requests = eval_n_;
+    d.reason = "the workload changed from " + from_name + " to " + to_name +
+               " during the evaluation; the candidate was trained for " + from_name;
+    record(std::move(d));
+  }
+  const std::uint64_t serving = from == no_class || class_model_[from] == 0 ? registry_.active_version() : class_model_[from];
+  current_class_ = to;
+  pending_class_ = no_class;
+  pending_windows_ = 0;
+  const bool had_model = class_model_[to] != 0;
+  if (!had_model) class_model_[to] = serving;  // a new class starts from the model serving now
+  refresh_pins();
+  const std::uint64_t before = registry_.active_version();
+  bool changed = false;
+  if (config_.specialise.ensemble) {
+    changed = rebuild_ensemble(true, tick, now);
+  } else if (class_model_[to] != before) {
+    activate_for_class(class_model_[to]);
+    changed = true;
+  }
+  if (changed) adopt_active();
+  online_decision d;
+  d.what = online_decision::kind::switched;
+  d.version = registry_.active_version();
+  d.tick = tick;
+  d.at = now;
+  d.reason = "workload class " + to_name + format(" (confidence %.2f)", latest_.confidence) + ", was " + from_name +
+             ": " + (had_model ? "its model, version " + std::to_string(class_model_[to])
+                               : "no model of its own yet, it starts from version " + std::to_string(class_model_[to])) +
+             (changed ? "; version " + std::to_string(d.version) + " now serves (was " + std::to_string(before) + ")"
+                      : "; the serving model is unchanged");
+  {
+    std::lock_guard lock(report_mutex_);
+    auto& r = report_.specialisation;
+    if (from != no_class) ++r.switches;
+    r.current_class = to_name;
+  }
+  record(std::move(d));
+}
+
+void learner::activate_for_class(std::uint64_t version) {
+  const auto t0 = clock::now();
+  registry_.activate(version);
+  const double us = std::chrono::duration<double, std::micro>(clock::now() - t0).count();
+  std::lock_guard lock(report_mutex_);
+  auto& r = report_.specialisation;
+  ++r.activations;
+  r.last_switch_us = us;
+  r.max_switch_us = std::max(r.max_switch_us, us);
+}
+
+bool learner::rebuild_ensemble(bool force, std::uint64_t tick, clock::time_point now) {
+  (void)now;
+  if (current_class_ == no_class) return false;
+  // Each class's probability goes to its model, except that half of a mixed window's goes to the
+  // models of the patterns in its estimated blend; classes without a model lend theirs to the
+  // current class.
+  std::array<double, workload::class_count> p{};
+  const int mixed = static_cast<int>(workload::workload_class::mixed);
+  for (int k = 0; k < workload::class_count; ++k) p[k] = latest_.probability[k];
+  for (int k = 0; k < workload::base_class_count; ++k) p[k] += 0.5 * p[mixed] * latest_.blend[k];
+  p[mixed] *= 0.5;
+  std::array<double, workload::class_count> w{};
+  for (int k = 0; k < workload::class_count; ++k) w[class_model_[k] != 0 ? k : current_class_] += p[k];
+  if (!force) {
+    double moved = 0;
+    for (int k = 0; k < workload::class_count; ++k) moved += std::abs(w[k] - ensemble_weights_[k]);
+    if (moved < 0.2) return false;
+  }
+  ensemble_weights_ = w;
+  std::vector<std::uint64_t> versions;
+  std::vector<double> weights;
+  std::vector<std::shared_ptr<const model::installed_model>> models;
+  for (int k = 0; k < workload::class_count; ++k) {
+    if (w[k] <= 0 || class_model_[k] == 0) continue;
+    const auto it = std::find(versions.begin(), versions.end(), class_model_[k]);
+    if (it != versions.end()) {
+      weights[std::size_t(it - versions.begin())] += w[k];
+      continue;
+    }
+    auto m = registry_.find(class_model_[k]);
+    if (!m) continue;  // pinned, so never dropped; a restore replaces the registry and restarts us
+    versions.push_back(class_model_[k]);
+    weights.push_back(w[k]);
+    models.push_back(std::move(m));
+  }
+  if (versions.empty()) return false;
+  const std::size_t top = std::size_t(std::max_element(weights.begin(), weights.end()) - weights.begin());
+  double total = 0;
+  for (double x : weights) total += x;
+  const std::uint64_t before = registry_.active_version();
+  if (versions.size() > 1 && weights[top] < 0.9 * total) {
+    std::vector<const model::model_params*> params;
+    for (const auto& m : models) params.push_back(&m->params);
+    try {
+      const auto t0 = clock::now();
+      const model::model_params e = model::weighted_ensemble(params, weights);
+      model::model_info info;
+      info.note = "ensemble at tick " + std::to_string(tick) + ":";
+      for (std::size_t i = 0; i < versions.size(); ++i)
+        info.note += format(" %.0f x %.2f", double(versions[i]), weights[i] / total);
+      registry_.install(e, info, true);
+      const double us = std::chrono::duration<double, std::micro>(clock::now() - t0).count();
+      std::lock_guard lock(report_mutex_);
+      auto& r = report_.specialisation;
+      ++r.ensembles;
+      ++r.activations;
+      r.last_ensemble_us = us;
+      return true;
+    } catch (const belady::invalid_argument&) {
+      // Too many hidden units side by side (or int8 models): the dominant model serves alone.
+    }
+  }
+  if (versions[top] == before) return false;
+  activate_for_class(versions[top]);
+  return true;
+}
+
+void learner::adopt_active() {
+  auto active = registry_.active();
+  known_active_ = active->version;
+  known_model_ = active;
+  train_sim_->set_model(active->params);
+  twin_sim_->set_model(active->params);
+  twin_version_ = active->version;
+}
+
+void learner::refresh_pins() {
+  std::vector<std::uint64_t> want;
+  for (std::uint64_t v : class_model_)
+    if (v != 0 && std::find(want.begin(), want.end(), v) == want.end()) want.push_back(v);
+  for (std::uint64_t v : pinned_)
+    if (std::find(want.begin(), want.end(), v) == want.end()) registry_.unpin(v);
+  std::vector<std::uint64_t> pinned;
+  for (std::uint64_t v : want) {
+    if (std::find(pinned_.begin(), pinned_.end(), v) != pinned_.end()) {
+      pinned.push_back(v);
+      continue;
+    }
+    try {
+      registry_.pin(v);
+      pinned.push_back(v);
+    } catch (const belady::invalid_argument&) {
+      for (auto& m : class_model_)  // dropped before we could pin it: the class has no model
+        if (m == v) m = 0;
+    }
+  }
+  pinned_ = std::move(pinned);
+  std::lock_guard lock(report_mutex_);
+  report_.specialisation.class_models = class_model_;
 }
 
 std::pair<std::uint64_t, std::uint64_t> learner::failures_and_rounds() const {
@@ -588,7 +878,25 @@ void learner::restart(bool count) {
   end_evaluation();
   phase_ = phase::idle;
   samples_.clear();
+  sample_class_.clear();
+  class_samples_.fill(0);
   requests_since_training_ = 0;
+  if (!count) {
+    // After a snapshot load the registry is another one: the class models are forgotten (pins
+    // of versions that no longer exist are ignored).
+    for (std::uint64_t v : pinned_) registry_.unpin(v);
+    pinned_.clear();
+    class_model_.fill(0);
+    current_class_ = pending_class_ = no_class;
+    pending_windows_ = 0;
+    fresh_classification_ = false;
+    since_classification_ = 0;
+    ensemble_weights_.fill(0);
+    replaced_class_model_ = 0;
+    std::lock_guard lock(report_mutex_);
+    report_.specialisation.class_models = class_model_;
+    report_.specialisation.current_class.clear();
+  }
   // Follow the registry's active model as it is now (after a snapshot load it is another one):
   // otherwise the next step would take it for an outside activation and watch it.
   if (auto active = registry_.active()) {
@@ -621,6 +929,7 @@ void learner::record(online_decision d) {
     case online_decision::kind::rolled_back: ++report_.rollbacks; break;
     case online_decision::kind::failed: ++report_.failures; break;
     case online_decision::kind::kept: break;
+    case online_decision::kind::switched: break;
   }
   report_.decisions.push_back(std::move(d));
   if (report_.decisions.size() > 256) report_.decisions.erase(report_.decisions.begin());

@@ -23,6 +23,7 @@
 #include "belady/config.hpp"
 #include "belady/model/registry.hpp"
 #include "belady/online.hpp"
+#include "belady/workload.hpp"
 #include "online/mini_sim.hpp"
 
 namespace belady::online {
@@ -95,14 +96,17 @@ class learner {
     std::uint64_t key;
     std::uint64_t tick;
     bool labelled;
+    std::uint8_t cls;  ///< the workload class current when it was logged (no_class: none yet)
   };
+
+  static constexpr std::uint8_t no_class = 255;
 
   /// A miniature of the full cache (policy learned, no model, no candidate log).
   [[nodiscard]] mini_sim_options sim_options() const;
   void take_training_candidates();
   void label_on_request(std::uint64_t key, std::uint64_t tick);
   void retire_pending(std::uint64_t tick);
-  void add_sample(const float* features, float label);
+  void add_sample(const float* features, float label, std::uint8_t cls);
   bool due_for_training(clock::time_point now) const;
   void train_candidate(std::uint64_t tick, clock::time_point now);
   void start_evaluation(std::shared_ptr<const model::installed_model> cand);
@@ -114,6 +118,26 @@ class learner {
   void end_evaluation();
   void record(online_decision d);
   [[nodiscard]] float horizon_label() const;
+
+  // Workload specialisation (config_.specialise; docs/workload.md).
+  void classify_window();
+  void specialise(std::uint64_t tick, clock::time_point now);
+  void switch_class(std::uint8_t to, std::uint64_t tick, clock::time_point now);
+  /// Ensemble mode: installs and activates the confidence-weighted ensemble of the class models
+  /// (or activates the one model that dominates); unless `force`, only when the weights moved.
+  /// Returns whether the active model changed.
+  bool rebuild_ensemble(bool force, std::uint64_t tick, clock::time_point now);
+  /// Activates `version` for the learner (not watched as an outside activation); timed.
+  void activate_for_class(std::uint64_t version);
+  /// The training simulation and its twin follow the active model.
+  void adopt_active();
+  /// The model the current class trains from and is judged against: its class model in ensemble
+  /// mode, else the active model.
+  [[nodiscard]] std::shared_ptr<const model::installed_model> reference_model() const;
+  /// Pins exactly the class models in the registry.
+  void refresh_pins();
+  [[nodiscard]] bool specialising() const noexcept { return config_.specialise.enabled; }
+  [[nodiscard]] std::size_t usable_samples() const;
 
   const online_config config_;
   const cache_shape shape_;
@@ -160,6 +184,23 @@ class learner {
   std::uint64_t twin_version_ = 0;
   bool watch_compares_ = false;
   std::uint64_t watch_new_only_ = 0, watch_old_only_ = 0, watch_vetoes_ = 0;
+
+  // Workload specialisation: the latest classification of the sampled stream, the class being
+  // served and each class's model. Samples carry the class they were logged under; a class trains
+  // on its own samples (and on those logged before the first classification).
+  std::unique_ptr<workload::workload_classifier> classifier_;
+  std::uint64_t since_classification_ = 0;
+  bool fresh_classification_ = false;
+  workload::classification latest_{};
+  std::uint8_t current_class_ = no_class;
+  std::uint8_t pending_class_ = no_class;
+  std::uint32_t pending_windows_ = 0;
+  std::array<std::uint64_t, workload::class_count> class_model_{};
+  std::deque<std::uint8_t> sample_class_;  // parallel to samples_
+  std::array<std::size_t, workload::class_count + 1> class_samples_{};  // last: no_class
+  std::vector<std::uint64_t> pinned_;
+  std::array<double, workload::class_count> ensemble_weights_{};  // by class, of the active ensemble
+  std::uint64_t replaced_class_model_ = 0;  // ensemble mode: what the latest promotion replaced
 
   // Load (for yielding): keys/s between steps and its peak.
   live_counters last_live_{};

@@ -299,6 +299,33 @@ TEST(Registry, HistoryLimitNeverDropsActiveOrRollbackTarget) {
   EXPECT_EQ(r.history().size(), 16u);
 }
 
+TEST(Registry, PinnedVersionsAreNeverDropped) {
+  model_registry r({.history_limit = 4});
+  r.install(linear_model(1));           // active
+  r.install(linear_model(2), {}, false);
+  r.install(linear_model(3), {}, false);
+  r.pin(2);
+  r.pin(2);                             // again: nothing changes
+  r.pin(3);                             // two pins: the most a history of 4 allows
+  EXPECT_TRUE(r.pinned(2));
+  EXPECT_FALSE(r.pinned(1));
+  try {
+    r.install(linear_model(4), {}, false);
+    r.pin(4);
+    ADD_FAILURE() << "a third pin in a history of 4 was accepted";
+  } catch (const belady::invalid_argument& e) {
+    EXPECT_NE(std::string(e.what()).find("allows 2"), std::string::npos) << e.what();
+  }
+  for (int i = 0; i < 10; ++i) r.install(linear_model(10 + i), {}, false);
+  EXPECT_EQ(kept_versions(r), (std::vector<std::uint64_t>{1, 2, 3, 14}));
+  EXPECT_THROW(r.pin(99), belady::invalid_argument);
+  r.unpin(2);  // over no limit now: kept until the next install needs its place
+  EXPECT_FALSE(r.pinned(2));
+  r.install(linear_model(20), {}, false);
+  EXPECT_EQ(kept_versions(r), (std::vector<std::uint64_t>{1, 3, 14, 15}));
+  r.unpin(77);  // unknown: ignored
+}
+
 TEST(Registry, DroppedActivationsAreSkippedByRollback) {
   model_registry r({.history_limit = 3});
   r.install(linear_model(1));

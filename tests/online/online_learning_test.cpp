@@ -2,6 +2,8 @@
 // model can win, rollback of a deliberately bad model, failure containment, and the thread.
 #include <gtest/gtest.h>
 
+#include "read_through.hpp"
+
 #include <algorithm>
 #include <belady/belady.hpp>
 #include <belady/detail/hash.hpp>
@@ -15,33 +17,12 @@
 
 namespace {
 
-using cache_t = belady::cache<std::uint64_t, float>;
+using belady::online_test::cache_t;
+using belady::online_test::online_config;
+using belady::online_test::serve;
 using belady::online_decision;
 
-belady::cache_config online_config(std::size_t capacity, double rate) {
-  belady::cache_config c;
-  c.capacity = capacity;
-  c.dim = 1;
-  c.bucket_size = 64;
-  c.eviction = belady::policy::learned;
-  c.executor = belady::backend::host;
-  c.host_threads = 1;
-  c.online.enabled = true;
-  c.online.manual = true;
-  c.online.sample_rate = rate;
-  return c;
-}
 
-/// A read-through client: find one key; on a miss insert it. Returns whether it hit.
-bool serve(cache_t& c, std::uint64_t key) {
-  const std::uint64_t k[1] = {key};
-  float v[1] = {0};
-  bool found[1] = {false};
-  if (c.find(k, v, found) == 1) return true;
-  v[0] = float(key);
-  (void)c.insert_or_assign(k, v);
-  return false;
-}
 
 bool is_sampled(std::uint64_t key, double rate) {
   const auto threshold = static_cast<std::uint64_t>(rate * 18446744073709551616.0);

@@ -100,8 +100,8 @@ struct registry_config {
  * to ~180 ns contended, which is why it is once per batch.)
  *
  * History: up to `history_limit` versions with metadata. When an install exceeds the limit the
- * oldest version that is neither active nor the rollback target (the version rollback() would
- * return to) is dropped; readers still holding it keep it alive. find() of a dropped version
+ * oldest version that is neither active, nor the rollback target (the version rollback() would
+ * return to), nor pinned (pin()) is dropped; readers still holding it keep it alive. find() of a dropped version
  * returns null; activate/rollback_to of a dropped or never-assigned version throws.
  *
  * Rollback: each activation is remembered; rollback() undoes the latest one (the current model
@@ -172,6 +172,19 @@ class BELADY_API model_registry {
   [[nodiscard]] std::optional<model_record> record(std::uint64_t version) const;
   /// Every kept version, oldest first.
   [[nodiscard]] std::vector<model_record> history() const;
+  /**
+   * @brief Keeps `version` in the history however many versions are installed after it (workload
+   * specialisation pins each class's model). Pinning a pinned version does nothing. Pins are not
+   * part of state(): restore() clears them.
+   * @throw belady::invalid_argument when `version` is unknown or was dropped, or when
+   *        history_limit - 2 versions are pinned already
+   */
+  void pin(std::uint64_t version);
+  /// Lets the history drop `version` again (it may be dropped at once when the history is over
+  /// its limit). Unknown or dropped versions are ignored.
+  void unpin(std::uint64_t version);
+  [[nodiscard]] bool pinned(std::uint64_t version) const;
+
   /// The latest version assigned (0 before the first install), kept or not.
   [[nodiscard]] std::uint64_t latest_version() const;
   [[nodiscard]] std::size_t history_limit() const noexcept { return limit_; }
@@ -201,6 +214,7 @@ class BELADY_API model_registry {
     model_state state;
     std::chrono::system_clock::time_point state_changed_at;
     std::string state_reason;
+    bool pinned;
   };
 
   entry* find_entry(std::uint64_t version);

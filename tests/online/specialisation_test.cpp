@@ -1,0 +1,177 @@
+// Workload specialisation through the public API: the learner classifies the sampled stream,
+// keeps a model per workload class and switches to the class's model when the workload changes
+// (and back again); the ensemble mode serves a confidence-weighted mix; bad settings are refused.
+#include <gtest/gtest.h>
+
+#include "read_through.hpp"
+
+#include <algorithm>
+#include <belady/belady.hpp>
+#include <belady/model/registry.hpp>
+#include <cmath>
+#include <random>
+#include <string>
+#include <vector>
+
+namespace {
+
+using belady::online_test::cache_t;
+using belady::online_test::serve;
+using belady::online_decision;
+
+constexpr std::size_t zipfian = 1, looping = 3;  // workload_class indices
+
+belady::cache_config specialising_config(bool ensemble) {
+  belady::cache_config c = belady::online_test::online_config(4096, 0.25);
+  c.online.train_every_samples = 4000;
+  c.online.watch_samples = 3000;
+  c.online.specialise.enabled = true;
+  c.online.specialise.window = 4096;
+  c.online.specialise.ensemble = ensemble;
+  return c;
+}
+
+
+/// A hand-made model for loops larger than the cache: inverted recency (evict the slot used
+/// last), which keeps most of the loop resident.
+belady::model::model_params loop_model() {
+  belady::model::model_params m;
+  m.kind = belady::model::model_kind::linear;
+  for (int i = 0; i < belady::model::feature_count; ++i) m.inv_std[i] = 1.0f;
+  m.w[0] = -1.0f;
+  return m;
+}
+
+/// zipf (alpha 0.9 over 40,000 keys), a loop over 1.2 x capacity keys, then zipf again (or, with
+/// `blend_last`, zipf and the loop interleaved): the hit ratio of each phase's second half. Once
+/// the learner has classified the loop as looping, the host activates loop_model(), which makes
+/// it the looping class's model.
+struct phases {
+  double zipf1 = 0, loop = 0, last = 0;
+  std::uint64_t loop_version = 0;
+};
+
+phases run_phases(cache_t& c, bool blend_last = false) {
+  std::mt19937_64 rng(5);
+  std::vector<double> cdf;
+  double sum = 0;
+  for (int i = 1; i <= 40'000; ++i) cdf.push_back(sum += 1.0 / std::pow(double(i), 0.9));
+  std::uint64_t served = 0;
+  phases p;
+  auto phase = [&](std::size_t n, auto&& next_key) {
+    std::size_t hits = 0;
+    for (std::size_t i = 0; i < n; ++i) {
+      const bool hit = serve(c, next_key(i));
+      if (i >= n / 2) hits += hit;
+      if (++served % 1000 == 0) {
+        c.online_step();
+        if (p.loop_version == 0 && c.online_status().specialisation.current_class == "looping")
+          p.loop_version = c.models().install(loop_model());
+      }
+    }
+    return double(hits) / double(n - n / 2);
+  };
+  auto zipf = [&](std::size_t) {
+    const double u = std::uniform_real_distribution<double>(0, sum)(rng);
+    return std::uint64_t(std::lower_bound(cdf.begin(), cdf.end(), u) - cdf.begin()) + 1;
+  };
+  const std::uint64_t loop_keys = c.capacity() * 6 / 5;
+  auto loop = [&](std::size_t i) { return 1'000'000 + i % loop_keys; };
+  p.zipf1 = phase(300'000, zipf);
+  p.loop = phase(40 * loop_keys, loop);
+  if (blend_last)
+    p.last = phase(200'000, [&](std::size_t i) { return i % 2 ? zipf(i) : loop(i / 2); });
+  else
+    p.last = phase(200'000, zipf);
+  return p;
+}
+
+std::vector<online_decision> switches(const belady::online_report& r) {
+  std::vector<online_decision> out;
+  for (const auto& d : r.decisions)
+    if (d.what == online_decision::kind::switched) out.push_back(d);
+  return out;
+}
+
+std::string decisions_text(const belady::online_report& r) {
+  std::string s;
+  for (const auto& d : r.decisions) s += std::string(to_string(d.what)) + " " + std::to_string(d.version) + ": " + d.reason + "\n";
+  return s;
+}
+
+}  // namespace
+
+TEST(Specialisation, SwitchesToEachClassModelAndBack) {
+  cache_t c(specialising_config(false));
+  const phases p = run_phases(c);
+  const auto r = c.online_status();
+  const auto& s = r.specialisation;
+  ASSERT_TRUE(s.enabled);
+  EXPECT_GT(s.windows_per_class[zipfian], 0u);
+  EXPECT_GT(s.windows_per_class[looping], 0u);
+  ASSERT_NE(p.loop_version, 0u) << "the loop was never classified as looping\n" << decisions_text(r);
+  const auto sw = switches(r);
+  ASSERT_GE(s.switches, 2u) << decisions_text(r);
+  // The host's loop model became the looping class's model (or the start of its line: the
+  // learner may promote an improvement of it) and served the loop; the last switch returned to
+  // zipfian and put the zipfian class's model back (one registry swap).
+  EXPECT_GE(s.class_models[looping], p.loop_version);
+  EXPECT_NE(sw.back().reason.find("workload class zipfian"), std::string::npos) << sw.back().reason;
+  EXPECT_EQ(s.current_class, "zipfian");
+  EXPECT_NE(s.class_models[zipfian], p.loop_version);
+  EXPECT_EQ(c.models().active_version(), s.class_models[zipfian]) << decisions_text(r);
+  EXPECT_TRUE(c.models().pinned(s.class_models[zipfian]));
+  EXPECT_TRUE(c.models().pinned(s.class_models[looping]));
+  EXPECT_GE(s.activations, 1u);
+  EXPECT_GT(s.max_switch_us, 0.0);
+  EXPECT_LT(s.max_switch_us, 50'000.0);  // a registry swap; the 50 us target is a benchmark's
+  EXPECT_GT(p.loop, 0.5) << "inverted recency keeps most of a loop 1.2 x the capacity";
+  EXPECT_GT(p.last, p.zipf1 - 0.02) << "zipf1 " << p.zipf1 << " zipf2 " << p.last;
+  EXPECT_EQ(r.failures, 0u) << r.last_error;
+}
+
+TEST(Specialisation, EnsembleServesAConfidenceWeightedMix) {
+  cache_t c(specialising_config(true));
+  const phases p = run_phases(c, true);  // the last phase interleaves zipf and the loop
+  const auto r = c.online_status();
+  const auto& s = r.specialisation;
+  ASSERT_NE(p.loop_version, 0u) << decisions_text(r);
+  EXPECT_GE(s.class_models[looping], p.loop_version);
+  EXPECT_GE(s.switches, 2u) << decisions_text(r);
+  EXPECT_EQ(r.failures, 0u) << r.last_error;
+  // The blend of zipf and loop weighs both class models: an ensemble of them was built and
+  // installed, and every model that served is a class model or an ensemble.
+  EXPECT_GE(s.ensembles, 1u) << decisions_text(r);
+  bool saw_ensemble = false;
+  for (const auto& rec : c.models().history())
+    saw_ensemble = saw_ensemble || rec.info.note.rfind("ensemble", 0) == 0;
+  EXPECT_TRUE(saw_ensemble);
+  const auto active = c.models().active();
+  const bool is_class_model =
+      std::find(s.class_models.begin(), s.class_models.end(), active->version) != s.class_models.end();
+  EXPECT_TRUE(is_class_model || active->info.note.rfind("ensemble", 0) == 0) << active->info.note;
+  EXPECT_GT(p.loop, 0.5);
+  EXPECT_GT(p.last, 0.2) << "zipf1 " << p.zipf1 << " blend " << p.last;
+}
+
+TEST(Specialisation, ValidatesItsSettings) {
+  auto expect_refused = [](auto edit, const char* field) {
+    auto config = specialising_config(false);
+    edit(config.online.specialise);
+    try {
+      cache_t c(config);
+      ADD_FAILURE() << field << " was accepted";
+    } catch (const belady::invalid_argument& e) {
+      EXPECT_NE(std::string(e.what()).find(field), std::string::npos) << e.what();
+    }
+  };
+  expect_refused([](auto& s) { s.window = 100; }, "specialise.window");
+  expect_refused([](auto& s) { s.min_confidence = 1.5; }, "specialise.min_confidence");
+  expect_refused([](auto& s) { s.stride = 8192; }, "specialise.stride");  // above the window
+  expect_refused([](auto& s) { s.stable_windows = 0; }, "specialise.stable_windows");
+  auto off = specialising_config(false);
+  off.online.specialise.enabled = false;
+  off.online.specialise.window = 1;  // not checked when specialisation is off
+  cache_t c(off);
+  EXPECT_FALSE(c.online_status().specialisation.enabled);
+}
