@@ -222,12 +222,14 @@ def main():
             f"{r['requests_per_second'] / 1e6:.1f} M req/s (C={r['capacity']:,})" for r in lru_speed) + ".")
         md.append("")
     md += learned_section(args, peer)
-    # Keep the online-learning section that scripts/online_report.py writes (a separate, longer run).
+    # Keep the sections that scripts/online_report.py and scripts/specialise_report.py write
+    # (separate, longer runs).
     if os.path.exists(args.out):
         previous = open(args.out).read()
-        begin, end = "<!-- online-learning:begin -->", "<!-- online-learning:end -->"
-        if begin in previous and end in previous:
-            md += [previous[previous.index(begin):previous.index(end) + len(end)], ""]
+        for marker in ("online-learning", "specialisation"):
+            begin, end = f"<!-- {marker}:begin -->", f"<!-- {marker}:end -->"
+            if begin in previous and end in previous:
+                md += [previous[previous.index(begin):previous.index(end) + len(end)], ""]
     md += ["## Set-associativity cost", "",
            "Relative change of the cache engine's LRU miss ratio against exact LRU at the same capacity",
            "(target: within 2 % at bucket size 128 when the table has at least 16 buckets).", "",
