@@ -2,8 +2,6 @@
 // model can win, rollback of a deliberately bad model, failure containment, and the thread.
 #include <gtest/gtest.h>
 
-#include "read_through.hpp"
-
 #include <algorithm>
 #include <belady/belady.hpp>
 #include <belady/detail/hash.hpp>
@@ -14,6 +12,8 @@
 #include <random>
 #include <thread>
 #include <vector>
+
+#include "read_through.hpp"
 
 namespace {
 

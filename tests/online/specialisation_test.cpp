@@ -3,15 +3,20 @@
 // (and back again); the ensemble mode serves a confidence-weighted mix; bad settings are refused.
 #include <gtest/gtest.h>
 
-#include "read_through.hpp"
-
 #include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <memory>
+#include <span>
+#include <thread>
 #include <belady/belady.hpp>
 #include <belady/model/registry.hpp>
 #include <cmath>
 #include <random>
 #include <string>
 #include <vector>
+
+#include "read_through.hpp"
 
 namespace {
 
@@ -174,4 +179,54 @@ TEST(Specialisation, ValidatesItsSettings) {
   off.online.specialise.window = 1;  // not checked when specialisation is off
   cache_t c(off);
   EXPECT_FALSE(c.online_status().specialisation.enabled);
+}
+
+// The trainer thread classifies and switches while clients serve (one a loop, one random keys)
+// and an observer reads the report and the registry: no failure, and classifications happen.
+// Run under TSan in CI.
+TEST(Specialisation, TrainerThreadClassifiesBesideConcurrentClients) {
+  auto config = belady::online_test::online_config(1 << 14, 0.05);
+  config.online.manual = false;
+  config.online.poll_interval_ms = 2;
+  config.online.train_every_samples = 2000;
+  config.online.train_interval_ms = 0;
+  config.online.specialise.enabled = true;
+  config.online.specialise.ensemble = true;
+  config.online.specialise.window = 1024;
+  config.online.specialise.stride = 256;
+  config.online.specialise.stable_windows = 1;
+  config.host_threads = 2;
+  cache_t c(config);
+  std::atomic<bool> done{false};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 2; ++t)
+    threads.emplace_back([&c, t] {
+      std::mt19937_64 rng(t + 1);
+      std::vector<std::uint64_t> keys(256);
+      std::vector<float> v(keys.size());
+      std::unique_ptr<bool[]> found(new bool[keys.size()]);
+      std::uint64_t next = 0;
+      const auto end = std::chrono::steady_clock::now() + std::chrono::milliseconds(1500);
+      while (std::chrono::steady_clock::now() < end) {
+        for (auto& k : keys) k = t == 0 ? 1'000'000 + next++ % 20'000 : rng() % 60'000 + 1;
+        (void)c.find(keys, v, std::span<bool>(found.get(), keys.size()));
+        (void)c.insert_or_assign(keys, v);
+      }
+    });
+  threads.emplace_back([&] {
+    while (!done.load()) {
+      const auto r = c.online_status();
+      (void)c.models().history();
+      ASSERT_LE(r.specialisation.switches, r.specialisation.classifications);
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
+  });
+  threads[0].join();
+  threads[1].join();
+  done = true;
+  threads[2].join();
+  const auto r = c.online_status();
+  EXPECT_GT(r.specialisation.classifications, 0u);
+  EXPECT_FALSE(r.specialisation.current_class.empty());
+  EXPECT_EQ(r.failures, 0u) << r.last_error;
 }
