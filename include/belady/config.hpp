@@ -55,8 +55,9 @@ struct specialisation_config {
   bool enabled = false;
   /// Sampled requests per classification (a window of the sampled log): 1,024..65,536.
   std::size_t window = 4096;
-  /// Sampled requests between classifications (windows overlap): 256..window. A change of
-  /// workload is noticed after about window / 2 + stable_windows x stride sampled requests.
+  /// Sampled requests between classifications (windows overlap): 256..window; at most one per
+  /// drain of the sample buffers (poll_interval_ms). A change of workload is noticed after about
+  /// window / 2 + stable_windows x stride sampled requests.
   std::size_t stride = 1024;
   /// A class takes over only with at least this confidence (0.2..1)...
   double min_confidence = 0.6;

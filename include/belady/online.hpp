@@ -95,7 +95,9 @@ struct online_report {
   double prediction_accuracy = -1;
   std::uint64_t restarts = 0;         ///< the loop restarted after failures (see ops_config)
   std::string last_error;             ///< the latest failure, if any
-  std::vector<online_decision> decisions;  ///< oldest first (the latest 256)
+  /// Oldest first: the latest 256, except that rollbacks are kept longer (the oldest other
+  /// decision is dropped first).
+  std::vector<online_decision> decisions;
   specialisation_report specialisation;
 };
 

@@ -289,8 +289,12 @@ void learner::step(std::uint64_t tick, clock::time_point now, const live_counter
     train_sim_->set_model(active->params);
     auto replaced = std::exchange(known_model_, active);
     start_watch(active_now, previous, std::move(replaced));
-    if (specialising() && config_.specialise.ensemble && current_class_ != no_class) {
-      // As without the ensemble, a model the host activates becomes the current class's model.
+    if (specialising() && config_.specialise.ensemble && current_class_ != no_class &&
+        active->info.note.rfind("ensemble", 0) != 0) {
+      // As without the ensemble, a model the host activates becomes the current class's model
+      // (an ensemble does not: the host went back to one the learner built). The one it replaces
+      // stays pinned until the watch ends, so that a rollback can restore it.
+      replaced_class_model_ = class_model_[current_class_];
       class_model_[current_class_] = active_now;
       refresh_pins();
     }
@@ -506,10 +510,20 @@ void learner::decide(std::uint64_t tick, clock::time_point now) {
       // another class's model dominates, the serving model may not change: nothing to watch).
       replaced_class_model_ = class_model_[current_class_];
       class_model_[current_class_] = d.version;
-      refresh_pins();
-      if (!rebuild_ensemble(true, tick, now)) {
+      refresh_pins();  // the replaced model stays pinned until the watch ends
+      bool changed = false;
+      try {
+        changed = rebuild_ensemble(true, tick, now);
+      } catch (...) {
+        class_model_[current_class_] = replaced_class_model_;  // nothing was promoted
+        replaced_class_model_ = 0;
+        refresh_pins();
+        throw;
+      }
+      if (!changed) {
         phase_ = phase::idle;
         replaced_class_model_ = 0;
+        refresh_pins();
       }
     } else {
       registry_.activate(d.version);
@@ -642,7 +656,7 @@ void learner::watch(std::uint64_t tick, clock::time_point now, const live_counte
                        double(watch_new_only_), double(watch_old_only_));
   // The watch is over: the twin follows the active model again.
   watch_compares_ = false;
-  replaced_class_model_ = 0;
+  if (std::exchange(replaced_class_model_, 0) != 0) refresh_pins();
   if (known_model_ && twin_version_ != known_model_->version) {
     twin_sim_->set_model(known_model_->params);
     twin_version_ = known_model_->version;
@@ -698,7 +712,8 @@ void learner::specialise(std::uint64_t tick, clock::time_point now) {
       return;
     }
   }
-  if (config_.specialise.ensemble && rebuild_ensemble(false, tick, now)) adopt_active();
+  // Not during an evaluation: its live A/B compares the candidate with the model serving now.
+  if (config_.specialise.ensemble && phase_ == phase::idle && rebuild_ensemble(false, tick, now)) adopt_active();
 }
 
 void learner::switch_class(std::uint8_t to, std::uint64_t tick, clock::time_point now) {
@@ -723,19 +738,28 @@ void learner::switch_class(std::uint8_t to, std::uint64_t tick, clock::time_poin
     record(std::move(d));
   }
   const std::uint64_t serving = from == no_class || class_model_[from] == 0 ? registry_.active_version() : class_model_[from];
+  const auto saved_models = class_model_;
   current_class_ = to;
   pending_class_ = no_class;
   pending_windows_ = 0;
   const bool had_model = class_model_[to] != 0;
   if (!had_model) class_model_[to] = serving;  // a new class starts from the model serving now
-  refresh_pins();
   const std::uint64_t before = registry_.active_version();
   bool changed = false;
-  if (config_.specialise.ensemble) {
-    changed = rebuild_ensemble(true, tick, now);
-  } else if (class_model_[to] != before) {
-    activate_for_class(class_model_[to]);
-    changed = true;
+  try {
+    refresh_pins();
+    if (config_.specialise.ensemble) {
+      changed = rebuild_ensemble(true, tick, now);
+    } else if (class_model_[to] != before) {
+      activate_for_class(class_model_[to]);
+      changed = true;
+    }
+  } catch (...) {
+    // The swap failed (an upload, an allocation): the class that was current stays current.
+    current_class_ = from;
+    class_model_ = saved_models;
+    refresh_pins();
+    throw;
   }
   if (changed) adopt_active();
   online_decision d;
@@ -786,7 +810,6 @@ bool learner::rebuild_ensemble(bool force, std::uint64_t tick, clock::time_point
     for (int k = 0; k < workload::class_count; ++k) moved += std::abs(w[k] - ensemble_weights_[k]);
     if (moved < 0.2) return false;
   }
-  ensemble_weights_ = w;
   std::vector<std::uint64_t> versions;
   std::vector<double> weights;
   std::vector<std::shared_ptr<const model::installed_model>> models;
@@ -803,7 +826,10 @@ bool learner::rebuild_ensemble(bool force, std::uint64_t tick, clock::time_point
     weights.push_back(w[k]);
     models.push_back(std::move(m));
   }
-  if (versions.empty()) return false;
+  if (versions.empty()) {
+    ensemble_weights_ = w;
+    return false;
+  }
   const std::size_t top = std::size_t(std::max_element(weights.begin(), weights.end()) - weights.begin());
   double total = 0;
   for (double x : weights) total += x;
@@ -819,6 +845,7 @@ bool learner::rebuild_ensemble(bool force, std::uint64_t tick, clock::time_point
       for (std::size_t i = 0; i < versions.size(); ++i)
         info.note += format(" %.0f x %.2f", double(versions[i]), weights[i] / total);
       registry_.install(e, info, true);
+      ensemble_weights_ = w;
       const double us = std::chrono::duration<double, std::micro>(clock::now() - t0).count();
       std::lock_guard lock(report_mutex_);
       auto& r = report_.specialisation;
@@ -830,9 +857,9 @@ bool learner::rebuild_ensemble(bool force, std::uint64_t tick, clock::time_point
       // Too many hidden units side by side (or int8 models): the dominant model serves alone.
     }
   }
-  if (versions[top] == before) return false;
-  activate_for_class(versions[top]);
-  return true;
+  if (versions[top] != before) activate_for_class(versions[top]);
+  ensemble_weights_ = w;
+  return versions[top] != before;
 }
 
 void learner::adopt_active() {
@@ -845,23 +872,25 @@ void learner::adopt_active() {
 }
 
 void learner::refresh_pins() {
+  // The class models, and a class model a watched promotion replaced (a rollback restores it).
   std::vector<std::uint64_t> want;
-  for (std::uint64_t v : class_model_)
+  auto add = [&want](std::uint64_t v) {
     if (v != 0 && std::find(want.begin(), want.end(), v) == want.end()) want.push_back(v);
+  };
+  for (std::uint64_t v : class_model_) add(v);
+  add(replaced_class_model_);
   for (std::uint64_t v : pinned_)
     if (std::find(want.begin(), want.end(), v) == want.end()) registry_.unpin(v);
   std::vector<std::uint64_t> pinned;
   for (std::uint64_t v : want) {
-    if (std::find(pinned_.begin(), pinned_.end(), v) != pinned_.end()) {
-      pinned.push_back(v);
-      continue;
-    }
+    // pin() is idempotent: pinning again also repairs pins the host removed (unpin, restore).
     try {
       registry_.pin(v);
       pinned.push_back(v);
     } catch (const belady::invalid_argument&) {
       for (auto& m : class_model_)  // dropped before we could pin it: the class has no model
         if (m == v) m = 0;
+      if (replaced_class_model_ == v) replaced_class_model_ = 0;
     }
   }
   pinned_ = std::move(pinned);
@@ -932,7 +961,13 @@ void learner::record(online_decision d) {
     case online_decision::kind::switched: break;
   }
   report_.decisions.push_back(std::move(d));
-  if (report_.decisions.size() > 256) report_.decisions.erase(report_.decisions.begin());
+  if (report_.decisions.size() > 256) {
+    // Drop the oldest decision that is not a rollback: health() counts recent rollbacks from this
+    // log, and frequent decisions (rejections, switches) must not push them out.
+    auto it = std::find_if(report_.decisions.begin(), report_.decisions.end(),
+                           [](const online_decision& x) { return x.what != online_decision::kind::rolled_back; });
+    report_.decisions.erase(it == report_.decisions.end() ? report_.decisions.begin() : it);
+  }
 }
 
 void learner::note_drain(std::uint64_t events, std::uint64_t dropped) {

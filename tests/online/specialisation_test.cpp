@@ -16,6 +16,7 @@
 #include <string>
 #include <vector>
 
+#include "common/synthetic.hpp"
 #include "read_through.hpp"
 
 namespace {
@@ -58,9 +59,7 @@ struct phases {
 
 phases run_phases(cache_t& c, bool blend_last = false) {
   std::mt19937_64 rng(5);
-  std::vector<double> cdf;
-  double sum = 0;
-  for (int i = 1; i <= 40'000; ++i) cdf.push_back(sum += 1.0 / std::pow(double(i), 0.9));
+  belady::workload::zipf_sampler ranks(40'000, 0.9);
   std::uint64_t served = 0;
   phases p;
   auto phase = [&](std::size_t n, auto&& next_key) {
@@ -76,10 +75,7 @@ phases run_phases(cache_t& c, bool blend_last = false) {
     }
     return double(hits) / double(n - n / 2);
   };
-  auto zipf = [&](std::size_t) {
-    const double u = std::uniform_real_distribution<double>(0, sum)(rng);
-    return std::uint64_t(std::lower_bound(cdf.begin(), cdf.end(), u) - cdf.begin()) + 1;
-  };
+  auto zipf = [&](std::size_t) { return ranks(rng) + 1; };
   const std::uint64_t loop_keys = c.capacity() * 6 / 5;
   auto loop = [&](std::size_t i) { return 1'000'000 + i % loop_keys; };
   p.zipf1 = phase(300'000, zipf);
@@ -182,8 +178,8 @@ TEST(Specialisation, ValidatesItsSettings) {
 }
 
 // The trainer thread classifies and switches while clients serve (one a loop, one random keys)
-// and an observer reads the report and the registry: no failure, and classifications happen.
-// Run under TSan in CI.
+// and an observer reads the report and the registry: the report stays consistent, no failure,
+// and classifications happen. Run under TSan in CI.
 TEST(Specialisation, TrainerThreadClassifiesBesideConcurrentClients) {
   auto config = belady::online_test::online_config(1 << 14, 0.05);
   config.online.manual = false;
@@ -195,38 +191,87 @@ TEST(Specialisation, TrainerThreadClassifiesBesideConcurrentClients) {
   config.online.specialise.window = 1024;
   config.online.specialise.stride = 256;
   config.online.specialise.stable_windows = 1;
+  config.online.specialise.min_confidence = 0.2;  // the top of five classes always has 0.2
   config.host_threads = 2;
   cache_t c(config);
-  std::atomic<bool> done{false};
+  std::atomic<bool> stop{false};
   std::vector<std::thread> threads;
   for (int t = 0; t < 2; ++t)
-    threads.emplace_back([&c, t] {
+    threads.emplace_back([&c, &stop, t] {
       std::mt19937_64 rng(t + 1);
       std::vector<std::uint64_t> keys(256);
       std::vector<float> v(keys.size());
       std::unique_ptr<bool[]> found(new bool[keys.size()]);
       std::uint64_t next = 0;
-      const auto end = std::chrono::steady_clock::now() + std::chrono::milliseconds(1500);
-      while (std::chrono::steady_clock::now() < end) {
+      while (!stop.load()) {
         for (auto& k : keys) k = t == 0 ? 1'000'000 + next++ % 20'000 : rng() % 60'000 + 1;
         (void)c.find(keys, v, std::span<bool>(found.get(), keys.size()));
         (void)c.insert_or_assign(keys, v);
       }
     });
+  std::atomic<int> inconsistent{0};
   threads.emplace_back([&] {
-    while (!done.load()) {
+    while (!stop.load()) {
       const auto r = c.online_status();
       (void)c.models().history();
-      ASSERT_LE(r.specialisation.switches, r.specialisation.classifications);
+      std::uint64_t windows = 0;
+      for (auto w : r.specialisation.windows_per_class) windows += w;
+      if (windows != r.specialisation.classifications) ++inconsistent;
       std::this_thread::sleep_for(std::chrono::milliseconds(1));
     }
   });
-  threads[0].join();
-  threads[1].join();
-  done = true;
-  threads[2].join();
+  // At least 1.5 s of traffic, and until a class is current (at most 30 s: TSan is slow).
+  const auto start = std::chrono::steady_clock::now();
+  for (;;) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    const auto elapsed = std::chrono::steady_clock::now() - start;
+    if (elapsed > std::chrono::seconds(30)) break;
+    if (elapsed > std::chrono::milliseconds(1500) && !c.online_status().specialisation.current_class.empty()) break;
+  }
+  stop = true;
+  for (auto& t : threads) t.join();
   const auto r = c.online_status();
+  EXPECT_EQ(inconsistent.load(), 0);
   EXPECT_GT(r.specialisation.classifications, 0u);
   EXPECT_FALSE(r.specialisation.current_class.empty());
+  EXPECT_EQ(r.failures, 0u) << r.last_error;
+}
+
+// Ensemble mode: a model the host activates becomes the current class's model while it is
+// watched; when the watch rolls it back, the class's previous model is restored (and pinned), and
+// the rolled-back one is no class's model any more.
+TEST(Specialisation, EnsembleRollbackRestoresTheClassModel) {
+  auto config = specialising_config(true);
+  config.online.train_every_samples = 1u << 30;  // no training: only the watch acts
+  config.online.watch_samples = 1u << 30;
+  cache_t c(config);
+  std::mt19937_64 rng(9);
+  belady::workload::zipf_sampler ranks(40'000, 0.9);
+  auto run = [&](std::size_t n) {
+    for (std::size_t i = 0; i < n; ++i) {
+      (void)serve(c, ranks(rng) + 1);
+      if (i % 1000 == 999) c.online_step();
+    }
+  };
+  run(150'000);
+  const auto before = c.online_status().specialisation;
+  ASSERT_FALSE(before.current_class.empty());
+  const std::vector<std::string> names{"uniform", "zipfian", "scan", "looping", "mixed"};
+  const auto cls = std::size_t(std::find(names.begin(), names.end(), before.current_class) - names.begin());
+  const std::uint64_t good = before.class_models[cls];
+  ASSERT_NE(good, 0u);
+  auto bad = loop_model();  // inverted recency: ruinous on zipf
+  const std::uint64_t bad_version = c.models().install(bad);
+  run(1'000);  // one step: the learner takes the host's model for the class and watches it
+  EXPECT_EQ(c.online_status().specialisation.class_models[cls], bad_version);
+  EXPECT_TRUE(c.models().pinned(good)) << "the replaced class model must stay pinned during the watch";
+  for (int i = 0; i < 20; ++i) (void)c.models().install(loop_model(), {}, false);  // history pressure
+  run(30'000);
+  const auto r = c.online_status();
+  ASSERT_GE(r.rollbacks, 1u) << decisions_text(r);
+  const auto& s = r.specialisation;
+  EXPECT_EQ(s.class_models[cls], good) << decisions_text(r);
+  EXPECT_TRUE(c.models().pinned(good));
+  EXPECT_FALSE(c.models().pinned(bad_version));
   EXPECT_EQ(r.failures, 0u) << r.last_error;
 }
