@@ -130,6 +130,10 @@ struct metrics_snapshot {
   /// Pairwise ranking accuracy of the active model on the latest training window (share of
   /// pairs of sampled accesses ordered by their true next use); -1 while unknown.
   double prediction_accuracy = -1;
+  /// Workload specialisation (online.specialise): the class whose model serves ("none" before
+  /// the first classification, empty when specialisation is off) and how often it changed.
+  std::string workload_class;
+  std::uint64_t workload_switches = 0;
 
   // Health (see cache::health(); metrics() does not verify the table).
   bool degraded = false;

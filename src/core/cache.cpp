@@ -300,6 +300,10 @@ struct cache<Key, T>::impl {
       m.sampled_events = r.sampled_events;
       m.sampled_events_dropped = r.dropped_events;
       m.prediction_accuracy = r.prediction_accuracy;
+      if (r.specialisation.enabled) {
+        m.workload_class = r.specialisation.current_class.empty() ? "none" : r.specialisation.current_class;
+        m.workload_switches = r.specialisation.switches;
+      }
     }
     const auto [warning, critical] = alerts.counts();
     m.alerts_warning = warning;

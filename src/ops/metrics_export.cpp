@@ -353,6 +353,12 @@ void write_learning(exposition_writer& w, const metrics_snapshot& m) {
   w.counter("sampled_events_total", "Accesses sampled for training.", m.sampled_events);
   w.counter("sampled_events_dropped_total", "Sampled accesses dropped because the trainer fell behind.",
             m.sampled_events_dropped);
+  if (!m.workload_class.empty()) {
+    w.begin_family("workload_class", "gauge", "Constant 1, labelled with the workload class whose model serves.");
+    w.sample("1", {{"class", m.workload_class}});
+    w.counter("workload_switches_total", "Changes of the workload class (workload specialisation).",
+              m.workload_switches);
+  }
   // -1 means "unknown"; no sample at all is how Prometheus says that (a NaN would plot as a gap
   // too, but would also read as a measured value to alert rules).
   if (m.prediction_accuracy >= 0)
@@ -539,6 +545,8 @@ void write_json_memory_learning_health(json_writer& j, const metrics_snapshot& m
   j.member("sampled_events", json_number(m.sampled_events));
   j.member("sampled_events_dropped", json_number(m.sampled_events_dropped));
   j.member("prediction_accuracy", json_number(m.prediction_accuracy));
+  j.member("workload_class", json_string(m.workload_class));
+  j.member("workload_switches", json_number(m.workload_switches));
   j.member("degraded", json_bool(m.degraded));
   j.member("alerts_warning", json_number(m.alerts_warning));
   j.member("alerts_critical", json_number(m.alerts_critical));

@@ -234,6 +234,7 @@ TEST(Specialisation, TrainerThreadClassifiesBesideConcurrentClients) {
   EXPECT_EQ(inconsistent.load(), 0);
   EXPECT_GT(r.specialisation.classifications, 0u);
   EXPECT_FALSE(r.specialisation.current_class.empty());
+  EXPECT_NE(c.metrics().workload_class, "");  // "none" or a class, never empty with specialisation
   EXPECT_EQ(r.failures, 0u) << r.last_error;
 }
 

@@ -248,6 +248,8 @@ TEST(PrometheusExport, MemoryLearningAndHealth) {
   EXPECT_EQ(e.value("belady_trainer_busy_seconds"), 125.125);
   EXPECT_EQ(e.value("belady_trainer_time_share"), 0.0336);
   EXPECT_EQ(e.value("belady_prediction_accuracy"), 0.9375);
+  EXPECT_EQ(e.value("belady_workload_class", {{"class", "zipfian"}}), 1);
+  EXPECT_EQ(e.value("belady_workload_switches_total"), 7);
   EXPECT_EQ(e.value("belady_degraded"), 1);
   EXPECT_EQ(e.value("belady_alerts", {{"level", "warning"}}), 2);
   EXPECT_EQ(e.value("belady_alerts", {{"level", "critical"}}), 1);
@@ -261,6 +263,14 @@ TEST(PrometheusExport, UnknownPredictionAccuracyIsOmitted) {
   EXPECT_NO_THROW(parse_prometheus(text));
   m.prediction_accuracy = 0;  // known, and bad: exported
   EXPECT_EQ(exported(m).value("belady_prediction_accuracy"), 0);
+}
+
+TEST(PrometheusExport, WorkloadClassOnlyWithSpecialisation) {
+  metrics_snapshot m = sample_metrics();
+  m.workload_class.clear();  // specialisation off
+  const std::string text = belady::to_prometheus(m);
+  EXPECT_EQ(text.find("workload_"), std::string::npos);
+  EXPECT_NO_THROW(parse_prometheus(text));
 }
 
 TEST(PrometheusExport, NonFiniteValuesUsePrometheusSpelling) {
@@ -502,8 +512,8 @@ TEST(JsonExport, MembersAreTheSnapshotsFieldsInOrder) {
       "operations", "calls_per_second", "keys_per_second", "device_bytes", "host_bytes", "process_resident_bytes",
       "active_model_version", "models_kept", "online", "trainer_state", "trainer_busy_seconds",
       "trainer_time_share", "promotions", "rejections", "rollbacks", "training_failures", "trainer_restarts",
-      "sampled_events", "sampled_events_dropped", "prediction_accuracy", "degraded", "alerts_warning",
-      "alerts_critical"};
+      "sampled_events", "sampled_events_dropped", "prediction_accuracy", "workload_class", "workload_switches",
+      "degraded", "alerts_warning", "alerts_critical"};
   EXPECT_EQ(names, expected);
 }
 
@@ -519,6 +529,8 @@ TEST(JsonExport, CarriesTheValues) {
   EXPECT_TRUE(j["degraded"].boolean);
   EXPECT_EQ(j["prediction_accuracy"].number, 0.9375);
   EXPECT_EQ(j["trainer_state"].string, "training");
+  EXPECT_EQ(j["workload_class"].string, "zipfian");
+  EXPECT_EQ(j["workload_switches"].number, 7);
   ASSERT_EQ(j["windows"].elements.size(), 3u);
   EXPECT_EQ(j["windows"][1]["seconds"].number, 10);
   EXPECT_EQ(j["windows"][2]["hit_ratio"].number, 0.8125);

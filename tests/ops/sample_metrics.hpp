@@ -104,6 +104,8 @@ inline metrics_snapshot sample_metrics() {
   m.sampled_events = 9007199254740993;  // 2^53 + 1: no double holds it, the text must
   m.sampled_events_dropped = 321;
   m.prediction_accuracy = 0.9375;
+  m.workload_class = "zipfian";
+  m.workload_switches = 7;
   m.degraded = true;
   m.alerts_warning = 2;
   m.alerts_critical = 1;
