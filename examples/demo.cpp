@@ -9,6 +9,7 @@
 // with find(); the misses are "computed" (a stand-in for the embedding model or database a real
 // host would call) and inserted with insert_or_assign(), as a read-through cache does.
 #include <belady/belady.hpp>
+#include <belady/logging.hpp>
 #include <belady/model/registry.hpp>
 
 #include <algorithm>
@@ -227,6 +228,9 @@ long long recovery_requests(const row& r, const phase_span& ph, std::size_t batc
 int main(int argc, char** argv) {
   try {
     const options o = parse(argc, argv);
+    // The demo prints the online learner's decisions as tables below; its log lines (info) would
+    // interleave with them. Warnings (rollbacks) and errors still reach stderr.
+    belady::logger()->set_level(spdlog::level::warn);
     std::vector<std::uint64_t> requests;
     std::vector<phase_span> phases;
     std::string source;
