@@ -29,6 +29,27 @@ def sample_rate(capacity):
     return min(1.0, max(0.05, 4000.0 / capacity))
 
 
+def online_flags(requests, capacity):
+    """belady-replay's online-learning flags for a trace of `requests` at `capacity`: the sampling
+    rate, and a training round every N sampled requests (about 30 per run)."""
+    rate = sample_rate(capacity)
+    train_every = max(2000, int(requests * rate / 30))
+    return rate, ["--online", "--sample-rate", f"{rate:g}", "--train-every", str(train_every), "--seed", "1"]
+
+
+def report_args(description_extra=()):
+    """The command line the report scripts share: binaries, traces, output file."""
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--replay", default=os.path.join(root, "build/host/bin/belady-replay"))
+    ap.add_argument("--demo", default=os.path.join(root, "build/host/bin/belady-demo"))
+    ap.add_argument("--traces", default=os.path.join(root, "../shared/traces"))
+    ap.add_argument("--out", default=os.path.join(root, "docs/hit-ratio.md"))
+    for name, kwargs in description_extra:
+        ap.add_argument(name, **kwargs)
+    return ap.parse_args()
+
+
 def median(values):
     v = sorted(values)
     n = len(v)
@@ -36,13 +57,7 @@ def median(values):
 
 
 def main():
-    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--replay", default=os.path.join(root, "build/host/bin/belady-replay"))
-    ap.add_argument("--demo", default=os.path.join(root, "build/host/bin/belady-demo"))
-    ap.add_argument("--traces", default=os.path.join(root, "../shared/traces"))
-    ap.add_argument("--out", default=os.path.join(root, "docs/hit-ratio.md"))
-    args = ap.parse_args()
+    args = report_args()
 
     rows = []
     started = time.time()
@@ -51,11 +66,10 @@ def main():
         exact = {(r["policy"], r["capacity"]): r["miss_ratio"] for r in replay(args.replay, path, fmt, "exact", EXACT, caps)}
         for cap in caps:
             requests = replay(args.replay, path, fmt, "exact", ["lru"], [cap])[0]["requests"]
-            rate = sample_rate(cap)
-            train_every = max(2000, int(requests * rate / 30))
+            rate, flags = online_flags(requests, cap)
+            train_every = int(flags[flags.index("--train-every") + 1])
             t0 = time.time()
-            r = replay(args.replay, path, fmt, "cache", ["learned"], [cap],
-                       ["--online", "--sample-rate", f"{rate:g}", "--train-every", str(train_every), "--seed", "1"])[0]
+            r = replay(args.replay, path, fmt, "cache", ["learned"], [cap], flags)[0]
             seconds = time.time() - t0
             heuristics = {p: exact[(p, cap)] for p in EXACT if p not in ("lru", "opt")}
             best = min(heuristics, key=heuristics.get)

@@ -10,7 +10,6 @@ workload class (--specialise) and with the confidence-weighted ensemble (--ensem
 LRU and OPT; the classes the learner saw. Then the demo's phase workload (learned and special
 rows). The section sits between two markers, after the online-learning section.
 """
-import argparse
 import concurrent.futures
 import os
 import re
@@ -20,7 +19,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from hit_ratio_report import TRACES, run as replay  # noqa: E402
-from online_report import sample_rate, median  # noqa: E402
+from online_report import median, online_flags, report_args  # noqa: E402
 
 BEGIN = "<!-- specialisation:begin -->"
 END = "<!-- specialisation:end -->"
@@ -31,9 +30,7 @@ MODES = {"single": [], "specialised": ["--specialise"], "ensemble": ["--ensemble
 def one_cell(replay_bin, path, fmt, cap):
     exact = {r["policy"]: r for r in replay(replay_bin, path, fmt, "exact", ["lru", "opt"], [cap])}
     requests = exact["lru"]["requests"]
-    rate = sample_rate(cap)
-    train_every = max(2000, int(requests * rate / 30))
-    base = ["--online", "--sample-rate", f"{rate:g}", "--train-every", str(train_every), "--seed", "1"]
+    rate, base = online_flags(requests, cap)
     out = {"lru": exact["lru"]["miss_ratio"], "opt": exact["opt"]["miss_ratio"], "rate": rate}
     for mode, extra in MODES.items():
         r = replay(replay_bin, path, fmt, "cache", ["learned"], [cap], base + extra)[0]
@@ -43,14 +40,7 @@ def one_cell(replay_bin, path, fmt, cap):
 
 
 def main():
-    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--replay", default=os.path.join(root, "build/host/bin/belady-replay"))
-    ap.add_argument("--demo", default=os.path.join(root, "build/host/bin/belady-demo"))
-    ap.add_argument("--traces", default=os.path.join(root, "../shared/traces"))
-    ap.add_argument("--out", default=os.path.join(root, "docs/hit-ratio.md"))
-    ap.add_argument("--jobs", type=int, default=2)
-    args = ap.parse_args()
+    args = report_args([("--jobs", {"type": int, "default": 2})])
 
     started = time.time()
     cells = [(name, file, fmt, cap) for name, file, fmt, caps, _ in TRACES for cap in caps]

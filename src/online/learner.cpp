@@ -3,10 +3,10 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
-#include <functional>
 #include <limits>
 #include <random>
 #include <stdexcept>
+#include <string_view>
 #include <utility>
 
 #include "belady/detail/table.hpp"
@@ -32,6 +32,9 @@ std::string format(const char* fmt, double a = 0, double b = 0, double c = 0, do
   std::snprintf(buf, sizeof buf, fmt, a, b, c, d, e);
   return buf;
 }
+
+/// How the notes of the ensembles the learner installs begin (it tells them from class models).
+constexpr std::string_view ensemble_note = "ensemble";
 
 /// The baseline the registry can always roll back to: a recency model (sampled LRU: of the
 /// candidates, evict the one idle longest).
@@ -290,7 +293,7 @@ void learner::step(std::uint64_t tick, clock::time_point now, const live_counter
     auto replaced = std::exchange(known_model_, active);
     start_watch(active_now, previous, std::move(replaced));
     if (specialising() && config_.specialise.ensemble && current_class_ != no_class &&
-        active->info.note.rfind("ensemble", 0) != 0) {
+        !active->info.note.starts_with(ensemble_note)) {
       // As without the ensemble, a model the host activates becomes the current class's model
       // (an ensemble does not: the host went back to one the learner built). The one it replaces
       // stays pinned until the watch ends, so that a rollback can restore it.
@@ -374,9 +377,8 @@ void learner::train_candidate(std::uint64_t tick, clock::time_point now) {
     for (std::size_t i : chosen) taken[i] = true;
     for (std::size_t i = samples_.size(); i-- > 0 && chosen.size() < min_class_samples;)
       if (!taken[i]) chosen.push_back(i);
-    std::sort(chosen.begin(), chosen.end(), std::greater<>());
   }
-  std::reverse(chosen.begin(), chosen.end());
+  std::sort(chosen.begin(), chosen.end());  // arrival order
   std::vector<float> x, y, vx, vy;
   x.reserve(chosen.size() * feature_count);
   y.reserve(chosen.size());
@@ -513,7 +515,7 @@ void learner::decide(std::uint64_t tick, clock::time_point now) {
       refresh_pins();  // the replaced model stays pinned until the watch ends
       bool changed = false;
       try {
-        changed = rebuild_ensemble(true, tick, now);
+        changed = rebuild_ensemble(true, tick);
       } catch (...) {
         class_model_[current_class_] = replaced_class_model_;  // nothing was promoted
         replaced_class_model_ = 0;
@@ -713,7 +715,7 @@ void learner::specialise(std::uint64_t tick, clock::time_point now) {
     }
   }
   // Not during an evaluation: its live A/B compares the candidate with the model serving now.
-  if (config_.specialise.ensemble && phase_ == phase::idle && rebuild_ensemble(false, tick, now)) adopt_active();
+  if (config_.specialise.ensemble && phase_ == phase::idle && rebuild_ensemble(false, tick)) adopt_active();
 }
 
 void learner::switch_class(std::uint8_t to, std::uint64_t tick, clock::time_point now) {
@@ -749,7 +751,7 @@ void learner::switch_class(std::uint8_t to, std::uint64_t tick, clock::time_poin
   try {
     refresh_pins();
     if (config_.specialise.ensemble) {
-      changed = rebuild_ensemble(true, tick, now);
+      changed = rebuild_ensemble(true, tick);
     } else if (class_model_[to] != before) {
       activate_for_class(class_model_[to]);
       changed = true;
@@ -792,8 +794,7 @@ void learner::activate_for_class(std::uint64_t version) {
   r.max_switch_us = std::max(r.max_switch_us, us);
 }
 
-bool learner::rebuild_ensemble(bool force, std::uint64_t tick, clock::time_point now) {
-  (void)now;
+bool learner::rebuild_ensemble(bool force, std::uint64_t tick) {
   if (current_class_ == no_class) return false;
   // Each class's probability goes to its model, except that half of a mixed window's goes to the
   // models of the patterns in its estimated blend; classes without a model lend theirs to the
@@ -841,7 +842,7 @@ bool learner::rebuild_ensemble(bool force, std::uint64_t tick, clock::time_point
       const auto t0 = clock::now();
       const model::model_params e = model::weighted_ensemble(params, weights);
       model::model_info info;
-      info.note = "ensemble at tick " + std::to_string(tick) + ":";
+      info.note = std::string(ensemble_note) + " at tick " + std::to_string(tick) + ":";
       for (std::size_t i = 0; i < versions.size(); ++i)
         info.note += format(" %.0f x %.2f", double(versions[i]), weights[i] / total);
       registry_.install(e, info, true);

@@ -126,7 +126,7 @@ class learner {
   /// Ensemble mode: installs and activates the confidence-weighted ensemble of the class models
   /// (or activates the one model that dominates); unless `force`, only when the weights moved.
   /// Returns whether the active model changed.
-  bool rebuild_ensemble(bool force, std::uint64_t tick, clock::time_point now);
+  bool rebuild_ensemble(bool force, std::uint64_t tick);
   /// Activates `version` for the learner (not watched as an outside activation); timed.
   void activate_for_class(std::uint64_t version);
   /// The training simulation and its twin follow the active model.
