@@ -204,6 +204,7 @@ class backend_impl final : public backend<Key> {
           st->digests[i] = digest_of(mix64(static_cast<std::uint64_t>(in.keys[next])));
           st->scores[i] = in.scores[next];
           st->meta[i] = in.meta[next];
+          st->meta[i].key_hash = mix64(static_cast<std::uint64_t>(in.keys[next]));  // derived, not trusted
           std::copy_n(in.values.data() + next * tab_.value_bytes, tab_.value_bytes,
                       st->values.data() + i * tab_.value_bytes);
           ++st->sizes[i / tab_.bucket_slots];

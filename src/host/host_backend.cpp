@@ -73,7 +73,18 @@ class host_executor {
     pool_.parallel_for(n, grain, [&](std::size_t lo, std::size_t hi) {
       outcome_counts local;
       const host_tile t;
-      for (std::size_t i = lo; i < hi; ++i) local.add(op(t, i));
+      if constexpr (requires { op.prefetch(lo); }) {
+        // Per-key ops probe a random bucket each: with their first lines requested `ahead` keys
+        // early, a thread has that many keys' cache misses in flight (ops.hpp, prefetch_probe).
+        constexpr std::size_t ahead = 8;
+        for (std::size_t i = lo; i < std::min(hi, lo + ahead); ++i) op.prefetch(i);
+        for (std::size_t i = lo; i < hi; ++i) {
+          if (i + ahead < hi) op.prefetch(i + ahead);
+          local.add(op(t, i));
+        }
+      } else {
+        for (std::size_t i = lo; i < hi; ++i) local.add(op(t, i));
+      }
       std::lock_guard lock(m);
       total.merge(local);
     });

@@ -183,7 +183,10 @@ decoded_snapshot<Key> decode_snapshot(const std::filesystem::path& path, const s
     mismatch("capacity", std::to_string(h.capacity), std::to_string(expected.capacity));
   if (h.bucket_size != expected.bucket_size) mismatch("bucket size", std::to_string(h.bucket_size), std::to_string(expected.bucket_size));
   if (h.policy != expected.policy) mismatch("policy", policy_name(h.policy), policy_name(expected.policy));
-  if (h.value_bytes != expected.value_bytes || h.slot_meta_bytes != expected.slot_meta_bytes || h.sketch_width != expected.sketch_width)
+  // Metadata of the 56-byte layout (before slot_meta::key_hash) is widened on load.
+  const bool legacy_meta = h.slot_meta_bytes == detail::slot_meta_bytes_v1 && expected.slot_meta_bytes == sizeof(detail::slot_meta);
+  if (h.value_bytes != expected.value_bytes || (h.slot_meta_bytes != expected.slot_meta_bytes && !legacy_meta) ||
+      h.sketch_width != expected.sketch_width)
     mismatch("a different slot layout (value bytes / metadata bytes / sketch width)",
              std::to_string(h.value_bytes) + "/" + std::to_string(h.slot_meta_bytes) + "/" + std::to_string(h.sketch_width),
              std::to_string(expected.value_bytes) + "/" + std::to_string(expected.slot_meta_bytes) + "/" +
@@ -194,7 +197,14 @@ decoded_snapshot<Key> decode_snapshot(const std::filesystem::path& path, const s
   d.slots.slots = section_array<std::uint64_t>(f, tag_slots, n, where);
   d.slots.keys = section_array<Key>(f, tag_keys, n, where);
   d.slots.scores = section_array<std::uint64_t>(f, tag_scores, n, where);
-  d.slots.meta = section_array<detail::slot_meta>(f, tag_meta, n, where);
+  if (legacy_meta) {
+    const std::vector<std::byte> old = section_array<std::byte>(f, tag_meta, n * detail::slot_meta_bytes_v1, where);
+    d.slots.meta.assign(n, detail::slot_meta{});
+    for (std::uint64_t i = 0; i < n; ++i)  // same fields at the same offsets; key_hash is set on apply
+      std::memcpy(&d.slots.meta[i], old.data() + i * detail::slot_meta_bytes_v1, detail::slot_meta_bytes_v1);
+  } else {
+    d.slots.meta = section_array<detail::slot_meta>(f, tag_meta, n, where);
+  }
   d.slots.values = section_array<std::byte>(f, tag_values, n * h.value_bytes, where);
   // Entries must be where the table would look for them: ascending distinct slots, in their
   // key's bucket, no reserved keys (a checksum catches accidents; this catches a wrong writer).

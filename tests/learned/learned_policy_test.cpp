@@ -4,6 +4,8 @@
 #include <belady/belady.hpp>
 #include <belady/model/features.hpp>
 #include <belady/model/registry.hpp>
+#include <utility>
+#include "host/candidate_scoring.hpp"
 #include <cmath>
 #include <memory>
 #include <random>
@@ -100,68 +102,118 @@ TEST(LearnedFeatures, MatchTheirDefinitions) {
   EXPECT_NEAR(f[15], 1.0f, 1e-4);  // 2 halved once over 10 ticks of half-life
 }
 
-// The host scores eviction candidates 8 at a time (slot_features_block / predict_block, built
-// with -fno-trapping-math here as in the library so the vectorised code is what runs); the device
-// and the trainers score one at a time. Both must give bit-identical values, or a model trained
-// through one path would rank candidates differently on the other.
-TEST(LearnedFeatures, BlockOfEightEqualsOneAtATime) {
-  std::mt19937_64 rng(7);
-  auto draw = [&](std::uint64_t n) { return rng() % n; };
-  constexpr int n = 8;
-  belady::detail::slot_meta metas[n];
-  const belady::detail::slot_meta* ptrs[n];
-  const std::uint64_t now = 1'000'000;
+// Random metadata for the bit-identity tests below: every feature's range, including the no-gap
+// and once-accessed special cases, ghost flags, and decayed counters that underflow.
+std::vector<belady::detail::slot_meta> random_metas(int n, std::uint64_t now, std::mt19937_64& rng) {
+  auto draw = [&](std::uint64_t m) { return rng() % m; };
+  std::vector<belady::detail::slot_meta> metas(static_cast<std::size_t>(n));
   for (int j = 0; j < n; ++j) {
-    belady::detail::slot_meta& m = metas[j];
+    belady::detail::slot_meta& m = metas[static_cast<std::size_t>(j)];
     m = {};
-    m.insert_time = now - 1 - draw(500'000);
+    m.insert_time = now - 1 - draw(j % 5 == 4 ? now - 1 : 500'000);
     m.last_access = m.insert_time + draw(now - m.insert_time);
     m.last_write = m.insert_time + draw(now - m.insert_time);
     m.access_count = 1 + static_cast<std::uint32_t>(draw(j % 2 ? 3 : 5000));
-    m.last_gap = j == 0 ? belady::detail::no_gap : static_cast<std::uint32_t>(draw(100'000));
-    m.prev_gap = j < 2 ? belady::detail::no_gap : static_cast<std::uint32_t>(draw(100'000));
+    m.last_gap = j % 7 == 0 ? belady::detail::no_gap : static_cast<std::uint32_t>(draw(100'000));
+    m.prev_gap = j % 4 < 2 ? belady::detail::no_gap : static_cast<std::uint32_t>(draw(100'000));
     m.decayed_count = static_cast<float>(draw(1000)) / 7.0f;
     m.sketch_count = static_cast<std::uint32_t>(draw(70'000));
     m.flags = j % 3 == 0 ? belady::detail::ghost_on_insert : 0u;
-    ptrs[j] = &m;
   }
+  return metas;
+}
+
+model_params random_params(belady::model::model_kind kind, std::mt19937_64& rng) {
+  auto draw = [&](std::uint64_t m) { return rng() % m; };
+  model_params p;
+  p.kind = kind;
+  p.hidden = 12;
+  std::uniform_real_distribution<float> w(-1.0f, 1.0f);
+  for (int i = 0; i < feature_count; ++i) {
+    p.mean[i] = w(rng);
+    p.inv_std[i] = 1.0f + w(rng) * 0.5f;
+    p.w[i] = w(rng);
+    p.qw[i] = static_cast<std::int8_t>(draw(255) - 127);
+  }
+  for (int h = 0; h < belady::model::max_hidden; ++h) {
+    for (int i = 0; i < feature_count; ++i) {
+      p.w1[h][i] = w(rng);
+      p.qw1[h][i] = static_cast<std::int8_t>(draw(255) - 127);
+    }
+    p.b1[h] = w(rng);
+    p.w2[h] = w(rng);
+    p.qw2[h] = static_cast<std::int8_t>(draw(255) - 127);
+    p.qw1_scale[h] = 0.01f;
+  }
+  p.bias = w(rng);
+  p.b2 = w(rng);
+  p.qw_scale = p.qw2_scale = 0.02f;
+  return p;
+}
+
+constexpr belady::model::model_kind all_kinds[] = {belady::model::model_kind::linear, belady::model::model_kind::mlp,
+                                                   belady::model::model_kind::linear_int8,
+                                                   belady::model::model_kind::mlp_int8};
+
+// slot_features_block / predict_block compute N slots feature-major (built with -fno-trapping-math
+// here as in the library, so the vectorised form is what runs); the device and the trainers score
+// one at a time. Both must give bit-identical values, or a model trained through one path would
+// rank candidates differently on the other.
+TEST(LearnedFeatures, BlockOfEightEqualsOneAtATime) {
+  std::mt19937_64 rng(7);
+  constexpr int n = 8;
+  const std::uint64_t now = 1'000'000;
+  const auto metas = random_metas(n, now, rng);
+  const belady::detail::slot_meta* ptrs[n];
+  for (int j = 0; j < n; ++j) ptrs[j] = &metas[static_cast<std::size_t>(j)];
   const belady::model::eviction_context ctx{now, 0.75f, 4096.0f};
   float block[feature_count * n];
   belady::model::slot_features_block<n>(ptrs, ctx, block);
   float one[n][feature_count];
   for (int j = 0; j < n; ++j) {
-    belady::model::slot_features(metas[j], ctx, one[j]);
+    belady::model::slot_features(metas[static_cast<std::size_t>(j)], ctx, one[j]);
     for (int i = 0; i < feature_count; ++i) EXPECT_EQ(block[i * n + j], one[j][i]) << "feature " << i << " slot " << j;
   }
-  for (auto kind : {belady::model::model_kind::linear, belady::model::model_kind::mlp,
-                    belady::model::model_kind::linear_int8, belady::model::model_kind::mlp_int8}) {
-    model_params p;
-    p.kind = kind;
-    p.hidden = 12;
-    std::uniform_real_distribution<float> w(-1.0f, 1.0f);
-    for (int i = 0; i < feature_count; ++i) {
-      p.mean[i] = w(rng);
-      p.inv_std[i] = 1.0f + w(rng) * 0.5f;
-      p.w[i] = w(rng);
-      p.qw[i] = static_cast<std::int8_t>(draw(255) - 127);
-    }
-    for (int h = 0; h < belady::model::max_hidden; ++h) {
-      for (int i = 0; i < feature_count; ++i) {
-        p.w1[h][i] = w(rng);
-        p.qw1[h][i] = static_cast<std::int8_t>(draw(255) - 127);
-      }
-      p.b1[h] = w(rng);
-      p.w2[h] = w(rng);
-      p.qw2[h] = static_cast<std::int8_t>(draw(255) - 127);
-      p.qw1_scale[h] = 0.01f;
-    }
-    p.bias = w(rng);
-    p.b2 = w(rng);
-    p.qw_scale = p.qw2_scale = 0.02f;
+  for (auto kind : all_kinds) {
+    const model_params p = random_params(kind, rng);
     float y[n];
     belady::model::predict_block<n>(p, block, y);
     for (int j = 0; j < n; ++j)
       EXPECT_EQ(y[j], belady::model::predict(p, one[j])) << "kind " << int(kind) << " slot " << j;
+  }
+}
+
+// The host backend's eviction scoring (hand-vectorised, src/host/candidate_scoring.cpp) must equal
+// predict(slot_features()) bit for bit, on every instruction set it may pick, for every model kind
+// and for candidate counts that leave a short last block.
+TEST(LearnedFeatures, HostVectorScoringEqualsScalar) {
+  std::mt19937_64 rng(11);
+  const std::uint64_t now = 3'000'000;
+  const belady::model::eviction_context ctx{now, 1.0f, 65536.0f};
+  using scorer = void (*)(const belady::detail::slot_meta* const*, std::uint32_t, const belady::model::eviction_context&,
+                          const model_params&, float*);
+  std::vector<std::pair<const char*, scorer>> scorers{{"baseline", belady::detail::score_candidates_baseline},
+                                                      {"dispatched", belady::detail::score_candidates_host}};
+  if (belady::detail::host_scoring_has_avx2()) scorers.emplace_back("avx2", belady::detail::score_candidates_avx2);
+  for (const std::uint32_t n : {1u, 5u, 8u, 16u, 21u}) {
+    const auto metas = random_metas(static_cast<int>(n), now, rng);
+    std::vector<const belady::detail::slot_meta*> ptrs;
+    for (const auto& m : metas) ptrs.push_back(&m);
+    for (auto kind : all_kinds) {
+      const model_params p = random_params(kind, rng);
+      std::vector<float> expected(n);
+      for (std::uint32_t c = 0; c < n; ++c) {
+        float f[feature_count];
+        belady::model::slot_features(metas[c], ctx, f);
+        expected[c] = belady::model::predict(p, f);
+      }
+      for (const auto& [name, fn] : scorers) {
+        std::vector<float> y(n, -1.0f);
+        fn(ptrs.data(), n, ctx, p, y.data());
+        for (std::uint32_t c = 0; c < n; ++c)
+          EXPECT_EQ(y[c], expected[c]) << name << " kind " << int(kind) << " n " << n << " candidate " << c;
+      }
+    }
   }
 }
 

@@ -18,6 +18,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "ops/cache_snapshot.hpp"
+#include "ops/snapshot_file.hpp"
 #include "ops/snapshot_workload.hpp"
 
 namespace {
@@ -126,6 +128,66 @@ INSTANTIATE_TEST_SUITE_P(Policies, SnapshotRoundTrip,
                          ::testing::Values(belady::policy::lru, belady::policy::lfu, belady::policy::fifo,
                                            belady::policy::custom, belady::policy::learned),
                          [](const auto& info) { return std::string(belady::to_string(info.param)); });
+
+// Snapshots written before slot_meta gained key_hash (56-byte metadata) still load: the file is
+// rewritten here in that layout, and the restored learned cache must behave exactly as the
+// original, ghost filter included (key_hash is rebuilt from the keys).
+TEST(Snapshot, SnapshotsOfThe56ByteMetadataLayoutStillLoad) {
+  belady::cache<std::uint64_t, float> original(small_config(belady::policy::learned));
+  // Recency, and keys that come back after an eviction are kept longer: the ghost filter decides.
+  belady::model::model_params p;
+  p.kind = belady::model::model_kind::linear;
+  for (int i = 0; i < belady::model::feature_count; ++i) p.inv_std[i] = 1.0f;
+  p.w[0] = 1.0f;
+  p.w[12] = -4.0f;
+  original.models().install(p, {});
+  drive(original, 3, 200);
+  const fs::path current = scratch("meta-current"), legacy = scratch("meta-legacy");
+  original.save_snapshot(current);
+
+  const belady::ops::snapshot_file f = belady::ops::read_snapshot_file(current);
+  std::vector<std::vector<std::byte>> data = f.data;
+  std::size_t meta_index = f.tags.size();
+  for (std::size_t i = 0; i < f.tags.size(); ++i) {
+    if (f.tags[i] == belady::ops::tag_head) {
+      belady::ops::snapshot_head h = belady::ops::snapshot_head::decode(data[i], "test");
+      ASSERT_EQ(h.slot_meta_bytes, sizeof(belady::detail::slot_meta));
+      h.slot_meta_bytes = belady::detail::slot_meta_bytes_v1;
+      data[i] = h.encode();
+    } else if (f.tags[i] == belady::ops::tag_meta) {
+      meta_index = i;
+      std::vector<std::byte> narrow;
+      for (std::size_t at = 0; at < data[i].size(); at += sizeof(belady::detail::slot_meta))
+        narrow.insert(narrow.end(), data[i].begin() + static_cast<std::ptrdiff_t>(at),
+                      data[i].begin() + static_cast<std::ptrdiff_t>(at + belady::detail::slot_meta_bytes_v1));
+      data[i] = std::move(narrow);
+    }
+  }
+  ASSERT_LT(meta_index, f.tags.size());
+  ASSERT_GT(data[meta_index].size(), 1000u * belady::detail::slot_meta_bytes_v1);
+  std::vector<belady::ops::section_view> sections;
+  for (std::size_t i = 0; i < f.tags.size(); ++i) sections.push_back({f.tags[i], data[i]});
+  belady::ops::write_snapshot_file(legacy, sections);
+
+  belady::cache<std::uint64_t, float> restored(small_config(belady::policy::learned));
+  restored.load_snapshot(legacy);
+  EXPECT_TRUE(image_of(restored) == image_of(original));
+  EXPECT_EQ(drive(restored, 8, 200), drive(original, 8, 200));
+  EXPECT_TRUE(image_of(restored) == image_of(original)) << "the same evictions";
+
+  // Any other metadata size is still refused, naming the layout.
+  data[meta_index].resize(data[meta_index].size() / belady::detail::slot_meta_bytes_v1 * 48);
+  for (std::size_t i = 0; i < f.tags.size(); ++i)
+    if (f.tags[i] == belady::ops::tag_head) {
+      belady::ops::snapshot_head h = belady::ops::snapshot_head::decode(data[i], "test");
+      h.slot_meta_bytes = 48;
+      data[i] = h.encode();
+    }
+  sections.clear();
+  for (std::size_t i = 0; i < f.tags.size(); ++i) sections.push_back({f.tags[i], data[i]});
+  belady::ops::write_snapshot_file(legacy, sections);
+  EXPECT_NE(message_of([&] { restored.load_snapshot(legacy); }).find("metadata bytes"), std::string::npos);
+}
 
 TEST(Snapshot, ModelRegistryHistoryAndActiveModelRoundTrip) {
   belady::cache<std::uint64_t, float> a(small_config(belady::policy::learned));

@@ -71,10 +71,10 @@ BELADY_HD BELADY_INLINE void prefetch_ghost(const table_view<Key>& tab, std::uin
   if (tab.eviction == policy::learned) BELADY_PREFETCH(&tab.ghost[ghost_index(tab, hash)]);
 }
 
+/// Records an evicted key, given its hash (slot_meta::key_hash).
 template <class Key>
-BELADY_HD BELADY_INLINE void ghost_remember(const table_view<Key>& tab, Key evicted) {
-  const std::uint64_t h = mix64(static_cast<std::uint64_t>(evicted));
-  store_relaxed(tab.ghost[ghost_index(tab, h)], ghost_fingerprint(h));
+BELADY_HD BELADY_INLINE void ghost_remember(const table_view<Key>& tab, std::uint64_t evicted_hash) {
+  store_relaxed(tab.ghost[ghost_index(tab, evicted_hash)], ghost_fingerprint(evicted_hash));
 }
 
 template <class Key>
@@ -104,13 +104,18 @@ BELADY_HD BELADY_INLINE void record_miss(const table_view<Key>& tab, std::uint64
 template <class Key>
 BELADY_HD BELADY_INLINE slot_meta fresh_meta(const table_view<Key>& tab, std::uint64_t hash, std::uint64_t now,
                                              std::uint32_t index) {
-  slot_meta m{now, now, now, 1u, no_gap, no_gap, index, 1.0f, 0u, 0u, 0u};
+  slot_meta m{now, now, now, 1u, no_gap, no_gap, index, 1.0f, 0u, 0u, 0u, hash};
   if (tab.eviction == policy::learned) {
     m.sketch_count = sketch_increment(tab, hash);
     if (ghost_contains(tab, hash)) m.flags |= ghost_on_insert;
   }
   return m;
 }
+
+/// Predictions of `params` for n candidate slots, exactly predict(slot_features(*metas[c], ctx))
+/// each: the host backend's vectorised eviction scoring (src/host/candidate_scoring.cpp).
+void score_candidates_host(const slot_meta* const* metas, std::uint32_t n, const model::eviction_context& ctx,
+                           const model::model_params& params, float* y);
 
 struct learned_victim {
   float predicted;     ///< log2(1 + predicted ticks to next request)
@@ -131,23 +136,21 @@ BELADY_HD BELADY_INLINE learned_victim choose_victim_learned(const Tile& t, cons
   const model::eviction_context ctx{now, 1.0f, tab.decay_half_life};
   learned_victim best{-1e30f, no_slot};
   if constexpr (Tile::size == 1) {
-    // Host: candidates in blocks of 8 through the vectorised feature and predict code, their
-    // metadata prefetched first (16 strided slots are 16 cache misses, serialised otherwise).
-    constexpr std::uint32_t block = 8;
-    for (std::uint32_t c = 0; c < k; ++c) BELADY_PREFETCH(&tab.meta[loc.base + offset + c * stride]);
-    for (std::uint32_t c0 = 0; c0 < k; c0 += block) {
-      const detail::slot_meta* metas[block];
-      for (std::uint32_t j = 0; j < block; ++j) {
-        const std::uint32_t c = c0 + j < k ? c0 + j : k - 1;  // pad a short block with a repeat
-        metas[j] = &tab.meta[loc.base + offset + c * stride];
+    // Host: a chunk's metadata prefetched first (16 strided slots are 16 cache misses, serialised
+    // otherwise), then scored eight to a vector (src/host/candidate_scoring.cpp).
+    constexpr std::uint32_t chunk = 64;
+    for (std::uint32_t c0 = 0; c0 < k; c0 += chunk) {
+      const std::uint32_t n = k - c0 < chunk ? k - c0 : chunk;
+      const detail::slot_meta* metas[chunk];
+      for (std::uint32_t c = 0; c < n; ++c) {
+        metas[c] = &tab.meta[loc.base + offset + (c0 + c) * stride];
+        BELADY_PREFETCH(metas[c]);
       }
-      float f[model::feature_count * block];
-      float y[block];
-      model::slot_features_block<block>(metas, ctx, f);
-      model::predict_block<block>(params, f, y);
-      for (std::uint32_t j = 0; j < block && c0 + j < k; ++j) {
-        const float yj = y[j] == y[j] ? y[j] : -3.0e38f;  // NaN never wins, as below
-        if (best.slot == no_slot || yj > best.predicted) best = {yj, offset + (c0 + j) * stride};
+      float y[chunk];
+      score_candidates_host(metas, n, ctx, params, y);
+      for (std::uint32_t c = 0; c < n; ++c) {
+        const float yc = y[c] == y[c] ? y[c] : -3.0e38f;  // NaN never wins, as below
+        if (best.slot == no_slot || yc > best.predicted) best = {yc, offset + (c0 + c) * stride};
       }
     }
     return best;

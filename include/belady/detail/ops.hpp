@@ -52,6 +52,26 @@ BELADY_HD BELADY_INLINE bool is_reserved(Key key) {
   return key >= reclaim_key<Key>;
 }
 
+/// Host executors call this a few keys ahead of the key they serve (`prefetch(i)` on an op): the
+/// lines a probe of `key` reads first (its bucket's lock and digests; the learned policy's sketch
+/// line; for writes, the bucket's fill count and the ghost line) start loading while earlier keys
+/// are served, so one thread keeps several keys' misses in flight instead of one at a time.
+/// On the device other warps hide that latency; the prefetches compile to nothing there.
+template <class Key>
+BELADY_HD BELADY_INLINE void prefetch_probe(const table_view<Key>& tab, Key key, bool write) {
+  if (is_reserved(key)) return;
+  const key_location loc = locate(tab, key);
+  BELADY_PREFETCH(&tab.locks[loc.bucket]);
+  // The digests of a default bucket (128 slots) are two lines; larger buckets get their first two.
+  BELADY_PREFETCH(&tab.digests[loc.base]);
+  if (tab.bucket_slots > 64) BELADY_PREFETCH(&tab.digests[loc.base + 64]);
+  prefetch_sketch(tab, loc.hash);
+  if (write) {
+    BELADY_PREFETCH(&tab.bucket_sizes[loc.bucket]);
+    prefetch_ghost(tab, loc.hash);
+  }
+}
+
 template <class Tile, class Key>
 BELADY_HD BELADY_INLINE void emit_evicted(const Tile& t, const table_view<Key>& tab,
                                           const batch<Key>& b, Key key, const std::byte* value,
@@ -73,6 +93,8 @@ struct find_op {
   table_view<Key> tab;
   batch<Key> b;
   bool touch_meta;  ///< find counts as an access; contains does not
+
+  BELADY_HD void prefetch(std::size_t i) const { prefetch_probe(tab, b.keys[i], false); }
 
   template <class Tile>
   BELADY_HD std::uint32_t operator()(const Tile& t, std::size_t i) const {
@@ -115,6 +137,8 @@ struct write_op {
   table_view<Key> tab;
   batch<Key> b;
   write_mode mode;
+
+  BELADY_HD void prefetch(std::size_t i) const { prefetch_probe(tab, b.keys[i], mode != write_mode::assign_only); }
 
   template <class Tile>
   BELADY_HD std::uint32_t operator()(const Tile& t, std::size_t i) const {
@@ -185,7 +209,7 @@ struct write_op {
             b.candidate != nullptr && in_candidate_group(loc.bucket, b.ab_threshold) ? b.candidate : b.model;
         if (tab.eviction == policy::learned && params != nullptr) {
           const learned_victim lv = choose_victim_learned(t, tab, loc, *params, b.now);
-          v = {tab.scores[loc.base + lv.slot], lv.slot};
+          v = {0, lv.slot};  // the score is not needed to choose (and its line would be one more miss)
           if (tab.admission) {
             float y = 0;
             if (t.rank() == 0) y = predict_newcomer(tab, fresh, *params, b.now);
@@ -205,7 +229,7 @@ struct write_op {
           s = v.slot;
           const std::uint64_t slot = loc.base + s;
           emit_evicted(t, tab, b, tab.keys[slot], tab.value_at(slot), tab.scores[slot]);
-          if (t.rank() == 0 && tab.eviction == policy::learned) ghost_remember(tab, tab.keys[slot]);
+          if (t.rank() == 0 && tab.eviction == policy::learned) ghost_remember(tab, tab.meta[slot].key_hash);
           flags = outcome::evicted;
         }
       }
@@ -277,6 +301,8 @@ template <class Key>
 struct erase_op {
   table_view<Key> tab;
   batch<Key> b;
+
+  BELADY_HD void prefetch(std::size_t i) const { prefetch_probe(tab, b.keys[i], false); }
 
   template <class Tile>
   BELADY_HD std::uint32_t operator()(const Tile& t, std::size_t i) const {

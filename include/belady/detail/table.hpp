@@ -15,7 +15,7 @@ namespace belady::detail {
 
 /// Raw inputs of policies and (later) learned features, kept per slot. Only read or written while
 /// the slot's bucket lock is held.
-struct slot_meta {
+struct alignas(64) slot_meta {
   std::uint64_t last_access;   ///< logical time of the last hit, insert or assign
   std::uint64_t insert_time;   ///< logical time the key entered the cache
   std::uint64_t last_write;    ///< logical time of the last value write
@@ -27,8 +27,15 @@ struct slot_meta {
   std::uint32_t sketch_count;  ///< frequency-sketch estimate at the last access (learned only)
   std::uint32_t flags;         ///< slot_flag bits
   std::uint32_t pad;
+  /// mix64(key): an eviction records its victim in the ghost filter from this line, which scoring
+  /// has just read, instead of loading the victim's key (a cache miss per eviction on the host).
+  std::uint64_t key_hash;
 };
-static_assert(sizeof(slot_meta) == 56);
+// One cache line, aligned (the tables are): an eviction's candidates cost one line each. At 56
+// bytes most slots straddled two lines and the learned policy's strided candidates paid for both.
+static_assert(sizeof(slot_meta) == 64);
+/// The slot_meta size before key_hash (snapshots of that layout are still loaded).
+inline constexpr std::uint32_t slot_meta_bytes_v1 = 56;
 
 inline constexpr std::uint32_t no_gap = 0xffffffffu;
 enum slot_flag : std::uint32_t {
