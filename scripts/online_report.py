@@ -110,8 +110,8 @@ def main():
     worse_than_lru = [r for r in rows if r["learned"] > r["lru"] * 1.01]
     better_than_best = [r for r in rows if r["learned"] < r["best_miss"]]
     lines += ["", f"Median share of the LRU-to-OPT gap closed: {100 * median(gaps):.0f} % (goal: 30 %). "
-              f"Worse than exact LRU by more than 1 %: {len(worse_than_lru)} of {len(rows)} "
-              + ("(" + ", ".join(f"{r['trace']} {r['capacity']:,}" for r in worse_than_lru) + ")" if worse_than_lru else "")
+              f"Worse than exact LRU by more than 1 %: {len(worse_than_lru)} of {len(rows)}"
+              + (" (" + ", ".join(f"{r['trace']} {r['capacity']:,}" for r in worse_than_lru) + ")" if worse_than_lru else "")
               + f". Better than the best heuristic: {len(better_than_best)} of {len(rows)}.", "",
               "### After a phase change (synthetic, `belady-demo`)", "",
               "The demo's workload (zipf 0.9, scan, loop, zipf 0.9; capacity 32,768, batches of 4,096, 5 % sampling):",

@@ -112,7 +112,8 @@ struct cache<Key, T>::impl {
     batch_pins p;
     if (!registry) return p;
     p.model = registry->active();
-    if (p.model) b.model = p.model->backend_params();
+    // A recency-only model evicts by the scores over the whole bucket (null model: exact bucket LRU).
+    if (p.model && !model::ranks_by_recency_alone(p.model->params)) b.model = p.model->backend_params();
     if (learner) {
       p.candidate = learner->candidate();
       if (p.candidate) {

@@ -76,10 +76,13 @@ class host_executor {
       if constexpr (requires { op.prefetch(lo); }) {
         // Per-key ops probe a random bucket each: with their first lines requested `ahead` keys
         // early, a thread has that many keys' cache misses in flight (ops.hpp, prefetch_probe).
-        constexpr std::size_t ahead = 8;
+        constexpr std::size_t ahead = 8, late = 3;
         for (std::size_t i = lo; i < std::min(hi, lo + ahead); ++i) op.prefetch(i);
         for (std::size_t i = lo; i < hi; ++i) {
           if (i + ahead < hi) op.prefetch(i + ahead);
+          if constexpr (requires { op.prefetch_late(lo); }) {
+            if (i + late < hi) op.prefetch_late(i + late);
+          }
           local.add(op(t, i));
         }
       } else {

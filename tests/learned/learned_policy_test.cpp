@@ -239,6 +239,44 @@ TEST(LearnedPolicy, RecencyModelOverAllSlotsIsLru) {
   EXPECT_EQ(a.evicted, b.evicted);
 }
 
+// A recency-only model (the online learner's baseline) evicts the least recently used slot of the
+// whole bucket, not of its sampled candidates: exact bucket LRU even with 2 candidates of 8. A
+// model with any other weight scores its sample, and then differs from LRU on this stream.
+TEST(LearnedPolicy, RecencyOnlyModelEvictsTheWholeBucketsLeastRecent) {
+  cache_t lru({.capacity = 64, .dim = 2, .bucket_size = 8, .eviction = belady::policy::lru,
+               .executor = belady::backend::host, .host_threads = 1});
+  const auto keys = random_keys(4000, 200, 3);
+  const outcome exact = serve(lru, keys);
+  cache_t recency(learned_config(64, 8, 2));
+  model_params scaled = recency_model(+1.0f);
+  scaled.w[0] = 3.0f, scaled.inv_std[0] = 0.5f, scaled.mean[0] = 1.0f, scaled.bias = -2.0f;  // still recency alone
+  recency.models().install(scaled);
+  const outcome a = serve(recency, keys);
+  EXPECT_EQ(a.hits, exact.hits);
+  EXPECT_EQ(a.evicted, exact.evicted);
+
+  cache_t sampled(learned_config(64, 8, 2));
+  model_params nudged = recency_model(+1.0f);
+  nudged.w[3] = 1e-6f;  // a negligible count weight: no longer recency alone, so 2 sampled candidates
+  sampled.models().install(nudged);
+  const outcome b = serve(sampled, keys);
+  EXPECT_NE(b.evicted, exact.evicted);
+}
+
+TEST(LearnedModel, RanksByRecencyAloneOnlyForPositiveRecencyWeights) {
+  EXPECT_TRUE(belady::model::ranks_by_recency_alone(recency_model(+1.0f)));
+  EXPECT_FALSE(belady::model::ranks_by_recency_alone(recency_model(-1.0f)));
+  model_params p = recency_model(+1.0f);
+  p.inv_std[0] = -1.0f;
+  EXPECT_FALSE(belady::model::ranks_by_recency_alone(p)) << "a negative scale inverts the order";
+  p = recency_model(+1.0f);
+  p.w[15] = 0.5f;
+  EXPECT_FALSE(belady::model::ranks_by_recency_alone(p));
+  p = recency_model(+1.0f);
+  p.kind = belady::model::model_kind::mlp;
+  EXPECT_FALSE(belady::model::ranks_by_recency_alone(p));
+}
+
 TEST(LearnedPolicy, InvertedModelEvictsTheMostRecent) {
   cache_t c(learned_config(4, 4, 4));
   c.models().install(recency_model(-1.0f));

@@ -117,6 +117,23 @@ BELADY_HD BELADY_INLINE slot_meta fresh_meta(const table_view<Key>& tab, std::ui
 void score_candidates_host(const slot_meta* const* metas, std::uint32_t n, const model::eviction_context& ctx,
                            const model::model_params& params, float* y);
 
+/// The first candidate slot of an eviction in `bucket` at time `now`; the others follow every
+/// bucket_slots / candidates slots. The offset moves with time so every slot gets considered.
+template <class Key>
+BELADY_HD BELADY_INLINE std::uint32_t candidate_offset(const table_view<Key>& tab, std::uint64_t bucket, std::uint64_t now) {
+  return static_cast<std::uint32_t>(mix64(now ^ bucket) % (tab.bucket_slots / tab.candidates));
+}
+
+/// Host executors, a few keys ahead of an insert: when the key's bucket is full (its fill count
+/// was prefetched earlier), start loading the metadata lines the eviction will score.
+template <class Key>
+BELADY_HD BELADY_INLINE void prefetch_candidates(const table_view<Key>& tab, std::uint64_t bucket, std::uint64_t now) {
+  if (tab.eviction != policy::learned || load_relaxed(tab.bucket_sizes[bucket]) < tab.bucket_slots) return;
+  const std::uint32_t stride = tab.bucket_slots / tab.candidates;
+  const std::uint64_t first = bucket * tab.bucket_slots + candidate_offset(tab, bucket, now);
+  for (std::uint32_t c = 0; c < tab.candidates && c < 32; ++c) BELADY_PREFETCH(&tab.meta[first + c * stride]);
+}
+
 struct learned_victim {
   float predicted;     ///< log2(1 + predicted ticks to next request)
   std::uint32_t slot;
@@ -132,7 +149,7 @@ BELADY_HD BELADY_INLINE learned_victim choose_victim_learned(const Tile& t, cons
                                                              std::uint64_t now) {
   const std::uint32_t k = tab.candidates;
   const std::uint32_t stride = tab.bucket_slots / k;
-  const std::uint32_t offset = static_cast<std::uint32_t>(mix64(now ^ loc.bucket) % stride);
+  const std::uint32_t offset = candidate_offset(tab, loc.bucket, now);
   const model::eviction_context ctx{now, 1.0f, tab.decay_half_life};
   learned_victim best{-1e30f, no_slot};
   if constexpr (Tile::size == 1) {

@@ -139,6 +139,11 @@ struct write_op {
   write_mode mode;
 
   BELADY_HD void prefetch(std::size_t i) const { prefetch_probe(tab, b.keys[i], mode != write_mode::assign_only); }
+  /// Later than prefetch(i), when the bucket's fill count has arrived: an eviction's candidates.
+  BELADY_HD void prefetch_late(std::size_t i) const {
+    const Key key = b.keys[i];
+    if (mode != write_mode::assign_only && !is_reserved(key)) prefetch_candidates(tab, locate(tab, key).bucket, b.now);
+  }
 
   template <class Tile>
   BELADY_HD std::uint32_t operator()(const Tile& t, std::size_t i) const {

@@ -105,6 +105,18 @@ BELADY_HD BELADY_INLINE void predict_block(const model_params& p, const float* x
   for (int j = 0; j < N; ++j) y[j] = 0.0f;
 }
 
+/// True when the model orders any set of slots exactly as their time since last access does
+/// (a linear model whose only weight is a positive one on log_delta): the online learner's
+/// recency baseline is one. The cache then evicts the least recently used slot of the whole
+/// bucket (its scores are last-access times under this policy) instead of the least recent of a
+/// sample of candidates: the same rule, exact and cheaper.
+inline bool ranks_by_recency_alone(const model_params& p) {
+  if (p.kind != model_kind::linear || !(p.w[0] * p.inv_std[0] > 0.0f)) return false;
+  for (int i = 1; i < feature_count; ++i)
+    if (p.w[i] != 0.0f) return false;
+  return true;
+}
+
 /// The model's prediction for one feature vector.
 BELADY_HD BELADY_INLINE float predict(const model_params& p, const float* x_raw) {
   float y;
