@@ -233,7 +233,9 @@ struct write_op {
         } else {
           s = v.slot;
           const std::uint64_t slot = loc.base + s;
-          emit_evicted(t, tab, b, tab.keys[slot], tab.value_at(slot), tab.scores[slot]);
+          // The victim's key and score are read only when the caller asked for the evicted: under
+          // the learned policy neither line has been loaded, and each is a cache miss on the host.
+          if (b.evicted_keys != nullptr) emit_evicted(t, tab, b, tab.keys[slot], tab.value_at(slot), tab.scores[slot]);
           if (t.rank() == 0 && tab.eviction == policy::learned) ghost_remember(tab, tab.meta[slot].key_hash);
           flags = outcome::evicted;
         }
