@@ -263,6 +263,24 @@ TEST(LearnedPolicy, RecencyOnlyModelEvictsTheWholeBucketsLeastRecent) {
   EXPECT_NE(b.evicted, exact.evicted);
 }
 
+// All 128 slots of a bucket as candidates: the host scores them in chunks of 64 (learned.hpp) and
+// blocks of 8 (candidate_scoring.cpp). A recency model nudged off recency-only (so it really is
+// scored) over every slot is LRU: the chunks must together find the global best.
+TEST(LearnedPolicy, ScoringEveryOneOfManySlotsIsLru) {
+  cache_t learned(learned_config(512, 128, 128));
+  model_params nudged = recency_model(+1.0f);
+  nudged.w[3] = 1e-6f;
+  ASSERT_FALSE(belady::model::ranks_by_recency_alone(nudged));
+  learned.models().install(nudged);
+  cache_t lru({.capacity = 512, .dim = 2, .bucket_size = 128, .eviction = belady::policy::lru,
+               .executor = belady::backend::host, .host_threads = 1});
+  const auto keys = random_keys(6000, 1500, 4);
+  const outcome a = serve(learned, keys), b = serve(lru, keys);
+  EXPECT_EQ(a.hits, b.hits);
+  EXPECT_EQ(a.evicted, b.evicted);
+  EXPECT_GT(a.evicted.size(), 2000u);
+}
+
 TEST(LearnedModel, RanksByRecencyAloneOnlyForPositiveRecencyWeights) {
   EXPECT_TRUE(belady::model::ranks_by_recency_alone(recency_model(+1.0f)));
   EXPECT_FALSE(belady::model::ranks_by_recency_alone(recency_model(-1.0f)));
