@@ -35,8 +35,8 @@ constexpr int lanes = 8;
 #define BELADY_VEC_INLINE inline __attribute__((always_inline))
 
 BELADY_VEC_INLINE vf splat(float x) { return vf{} + x; }
-BELADY_VEC_INLINE vu bits(vf x) { return std::bit_cast<vu>(x); }
-BELADY_VEC_INLINE vf from_bits(vu x) { return std::bit_cast<vf>(x); }
+BELADY_VEC_INLINE vu bits(const vf& x) { return std::bit_cast<vu>(x); }
+BELADY_VEC_INLINE vf from_bits(const vu& x) { return std::bit_cast<vf>(x); }
 BELADY_VEC_INLINE vf load(const float* p) {
   vf v;
   std::memcpy(&v, p, sizeof v);
@@ -44,7 +44,7 @@ BELADY_VEC_INLINE vf load(const float* p) {
 }
 
 // model::fast_log2, lane by lane.
-BELADY_VEC_INLINE vf fast_log2(vf x) {
+BELADY_VEC_INLINE vf fast_log2(const vf& x) {
   const vu b = bits(x);
   const vf e = __builtin_convertvector(std::bit_cast<vi>((b >> 23) & 0xffu) - 127, vf);
   const vf m = from_bits((b & 0x7fffffu) | 0x3f800000u);
@@ -54,10 +54,10 @@ BELADY_VEC_INLINE vf fast_log2(vf x) {
 }
 
 // model::log2p1.
-BELADY_VEC_INLINE vf log2p1(vf x) { return fast_log2(1.0f + (x > splat(0.0f) ? x : splat(0.0f))); }
+BELADY_VEC_INLINE vf log2p1(const vf& x) { return fast_log2(1.0f + (x > splat(0.0f) ? x : splat(0.0f))); }
 
 // model::exp2_neg.
-BELADY_VEC_INLINE vf exp2_neg(vf x) {
+BELADY_VEC_INLINE vf exp2_neg(const vf& x) {
   const vi underflow = ~(-x > splat(-126.0f));  // also NaN
   const vf y = underflow ? splat(0.0f) : -x;
   const vi yi = __builtin_convertvector(y, vi);
