@@ -1,4 +1,5 @@
 // The host backend: the per-key functors of belady/detail/ops.hpp run on a thread pool.
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -37,6 +38,8 @@ class host_executor {
  public:
   static constexpr belady::backend kind = belady::backend::host;
 
+  static constexpr std::size_t huge_page = std::size_t{2} << 20;
+
   explicit host_executor(unsigned threads)
       : pool_(threads != 0 ? threads : std::max(1u, std::thread::hardware_concurrency())) {}
 
@@ -48,12 +51,21 @@ class host_executor {
                               what + " exceeds the " + std::to_string(physical) +
                               " bytes of physical memory",
                           bytes, physical);
-    constexpr std::size_t align = 64;  // a cache line: bucket arrays start on one
+    // A cache line at least (bucket arrays start on one). Arrays of 2 MiB and more start on a
+    // huge-page boundary and ask for transparent huge pages (Debian's default THP mode is
+    // "madvise"): every key touches a few random lines of several large arrays, and with 4 KiB
+    // pages each of those is also a TLB miss and a page walk. The request is advisory; where the
+    // kernel declines, the pages stay 4 KiB and nothing else changes.
+    const bool huge = bytes >= huge_page;
+    const std::size_t align = huge ? huge_page : 64;
     void* p = std::aligned_alloc(align, (bytes + align - 1) / align * align);
     if (p == nullptr)
       throw out_of_memory("belady: host allocation of " + std::to_string(bytes) + " bytes for " +
                               what + " failed",
                           bytes, physical);
+#ifdef MADV_HUGEPAGE
+    if (huge) (void)::madvise(p, (bytes + align - 1) / align * align, MADV_HUGEPAGE);
+#endif
     return p;
   }
   void deallocate(void* p) noexcept { std::free(p); }
