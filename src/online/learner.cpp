@@ -36,8 +36,9 @@ std::string format(const char* fmt, double a = 0, double b = 0, double c = 0, do
 /// How the notes of the ensembles the learner installs begin (it tells them from class models).
 constexpr std::string_view ensemble_note = "ensemble";
 
-/// The baseline the registry can always roll back to: a recency model (sampled LRU: of the
-/// candidates, evict the one idle longest).
+/// The baseline the registry can always roll back to: a recency model. It ranks by recency alone,
+/// so the cache evicts the least recently used slot of the whole bucket under it
+/// (model::ranks_by_recency_alone), not of a sample of candidates.
 model::model_params recency_model() {
   model::model_params p;
   p.kind = model::model_kind::linear;
@@ -88,7 +89,7 @@ learner::learner(const online_config& config, const cache_shape& shape, model::m
       horizon_ticks_(config.horizon_capacities * double(shape.capacity)) {
   if (!registry_.active()) {
     model::model_info info;
-    info.note = "online learning's baseline: recency (sampled LRU)";
+    info.note = "online learning's baseline: recency (LRU over the whole bucket)";
     registry_.install(recency_model(), info, true);
   }
   mini_sim_options o = sim_options();
