@@ -37,6 +37,20 @@ belady::cache_config learned_config(std::size_t capacity, std::uint32_t bucket, 
           .learned_candidates = candidates};
 }
 
+/// The exact-LRU cache the learned one is compared with.
+belady::cache_config lru_config(std::size_t capacity, std::uint32_t bucket) {
+  return {.capacity = capacity, .dim = 2, .bucket_size = bucket, .eviction = belady::policy::lru,
+          .executor = belady::backend::host, .host_threads = 1};
+}
+
+/// recency_model(+1) with a negligible weight on the access count: it still ranks by recency on
+/// streams of distinct ticks, but it is not recency-only, so the cache really scores candidates.
+model_params nudged_recency_model() {
+  model_params p = recency_model(+1.0f);
+  p.w[3] = 1e-6f;
+  return p;
+}
+
 struct outcome {
   std::vector<std::uint64_t> evicted;
   std::size_t hits = 0;
@@ -219,8 +233,7 @@ TEST(LearnedFeatures, HostVectorScoringEqualsScalar) {
 
 TEST(LearnedPolicy, WithoutAModelEvictsInLruOrder) {
   cache_t learned(learned_config(64, 8, 8));
-  cache_t lru({.capacity = 64, .dim = 2, .bucket_size = 8, .eviction = belady::policy::lru,
-               .executor = belady::backend::host, .host_threads = 1});
+  cache_t lru(lru_config(64, 8));
   const auto keys = random_keys(4000, 200, 1);
   const outcome a = serve(learned, keys), b = serve(lru, keys);
   EXPECT_EQ(a.hits, b.hits);
@@ -230,9 +243,8 @@ TEST(LearnedPolicy, WithoutAModelEvictsInLruOrder) {
 
 TEST(LearnedPolicy, RecencyModelOverAllSlotsIsLru) {
   cache_t learned(learned_config(64, 8, 8));
-  learned.models().install(recency_model(+1.0f));
-  cache_t lru({.capacity = 64, .dim = 2, .bucket_size = 8, .eviction = belady::policy::lru,
-               .executor = belady::backend::host, .host_threads = 1});
+  learned.models().install(nudged_recency_model());  // scored: a recency-only model would not be
+  cache_t lru(lru_config(64, 8));
   const auto keys = random_keys(4000, 200, 2);
   const outcome a = serve(learned, keys), b = serve(lru, keys);
   EXPECT_EQ(a.hits, b.hits);
@@ -243,8 +255,7 @@ TEST(LearnedPolicy, RecencyModelOverAllSlotsIsLru) {
 // whole bucket, not of its sampled candidates: exact bucket LRU even with 2 candidates of 8. A
 // model with any other weight scores its sample, and then differs from LRU on this stream.
 TEST(LearnedPolicy, RecencyOnlyModelEvictsTheWholeBucketsLeastRecent) {
-  cache_t lru({.capacity = 64, .dim = 2, .bucket_size = 8, .eviction = belady::policy::lru,
-               .executor = belady::backend::host, .host_threads = 1});
+  cache_t lru(lru_config(64, 8));
   const auto keys = random_keys(4000, 200, 3);
   const outcome exact = serve(lru, keys);
   cache_t recency(learned_config(64, 8, 2));
@@ -256,9 +267,7 @@ TEST(LearnedPolicy, RecencyOnlyModelEvictsTheWholeBucketsLeastRecent) {
   EXPECT_EQ(a.evicted, exact.evicted);
 
   cache_t sampled(learned_config(64, 8, 2));
-  model_params nudged = recency_model(+1.0f);
-  nudged.w[3] = 1e-6f;  // a negligible count weight: no longer recency alone, so 2 sampled candidates
-  sampled.models().install(nudged);
+  sampled.models().install(nudged_recency_model());  // not recency alone: 2 sampled candidates
   const outcome b = serve(sampled, keys);
   EXPECT_NE(b.evicted, exact.evicted);
 }
@@ -268,12 +277,9 @@ TEST(LearnedPolicy, RecencyOnlyModelEvictsTheWholeBucketsLeastRecent) {
 // scored) over every slot is LRU: the chunks must together find the global best.
 TEST(LearnedPolicy, ScoringEveryOneOfManySlotsIsLru) {
   cache_t learned(learned_config(512, 128, 128));
-  model_params nudged = recency_model(+1.0f);
-  nudged.w[3] = 1e-6f;
-  ASSERT_FALSE(belady::model::ranks_by_recency_alone(nudged));
-  learned.models().install(nudged);
-  cache_t lru({.capacity = 512, .dim = 2, .bucket_size = 128, .eviction = belady::policy::lru,
-               .executor = belady::backend::host, .host_threads = 1});
+  ASSERT_FALSE(belady::model::ranks_by_recency_alone(nudged_recency_model()));
+  learned.models().install(nudged_recency_model());
+  cache_t lru(lru_config(512, 128));
   const auto keys = random_keys(6000, 1500, 4);
   const outcome a = serve(learned, keys), b = serve(lru, keys);
   EXPECT_EQ(a.hits, b.hits);

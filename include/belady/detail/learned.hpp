@@ -131,6 +131,8 @@ BELADY_HD BELADY_INLINE void prefetch_candidates(const table_view<Key>& tab, std
   if (tab.eviction != policy::learned || load_relaxed(tab.bucket_sizes[bucket]) < tab.bucket_slots) return;
   const std::uint32_t stride = tab.bucket_slots / tab.candidates;
   const std::uint64_t first = bucket * tab.bucket_slots + candidate_offset(tab, bucket, now);
+  // At most 32 lines: more would crowd out the lines of the keys being served (the eviction
+  // prefetches any further candidates itself, chunk by chunk).
   for (std::uint32_t c = 0; c < tab.candidates && c < 32; ++c) BELADY_PREFETCH(&tab.meta[first + c * stride]);
 }
 

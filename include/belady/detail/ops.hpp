@@ -88,6 +88,16 @@ BELADY_HD BELADY_INLINE void emit_evicted(const Tile& t, const table_view<Key>& 
   t.sync();  // callers overwrite `value` next, possibly split differently across lanes
 }
 
+/// The resident in `slot` as evicted. Its key and score are read only when the caller asked for
+/// the evicted: under the learned policy neither line has been loaded by the eviction, and each
+/// is a cache miss on the host.
+template <class Tile, class Key>
+BELADY_HD BELADY_INLINE void emit_evicted_slot(const Tile& t, const table_view<Key>& tab, const batch<Key>& b,
+                                               std::uint64_t slot) {
+  if (b.evicted_keys == nullptr) return;
+  emit_evicted(t, tab, b, tab.keys[slot], tab.value_at(slot), tab.scores[slot]);
+}
+
 template <class Key>
 struct find_op {
   table_view<Key> tab;
@@ -233,9 +243,7 @@ struct write_op {
         } else {
           s = v.slot;
           const std::uint64_t slot = loc.base + s;
-          // The victim's key and score are read only when the caller asked for the evicted: under
-          // the learned policy neither line has been loaded, and each is a cache miss on the host.
-          if (b.evicted_keys != nullptr) emit_evicted(t, tab, b, tab.keys[slot], tab.value_at(slot), tab.scores[slot]);
+          emit_evicted_slot(t, tab, b, slot);
           if (t.rank() == 0 && tab.eviction == policy::learned) ghost_remember(tab, tab.meta[slot].key_hash);
           flags = outcome::evicted;
         }
