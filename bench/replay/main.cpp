@@ -6,6 +6,7 @@
 //                 [--bytes] [--bucket-size B] [--csv-column C] [--csv-delimiter D] [--csv-header]
 //                 [--part all|first-half|second-half] [--model model.bin] [--admission] [--candidates K]
 //                 [--online [--sample-rate R] [--train-every N] [--step-every N] [--seed S] [--mlp H]
+//                           [--horizon CAPACITIES] [--epochs N] [--learning-rate LR]
 //                           [--specialise [--ensemble] [--class-window N] [--class-stride N]]]
 //
 // Capacities count objects; with --bytes they count bytes (traces with sizes: oracle-general) and
@@ -49,6 +50,9 @@ struct cli {
   std::size_t step_every = 1000;
   std::uint64_t seed = 1;
   std::uint32_t mlp_hidden = 0;
+  double horizon = 0;           ///< online: label censoring in capacities (0: the library's default)
+  std::uint32_t epochs = 0;     ///< online: passes per training round (0: the library's default)
+  float learning_rate = 0;      ///< online: Adam's step (0: the library's default)
   belady::specialisation_config specialise{};  ///< online: workload specialisation
   bool admission = false;
   std::uint32_t candidates = 16;
@@ -63,7 +67,8 @@ struct cli {
                "                     [--csv-delimiter D] [--csv-header] [--part all|first-half|second-half]\n"
                "                     [--model model.bin] [--admission] [--candidates K]\n"
                "                     [--online [--sample-rate R] [--train-every N] [--step-every N] [--seed S]\n"
-               "                               [--mlp H] [--specialise [--ensemble] [--class-window N]\n"
+               "                               [--mlp H] [--horizon CAPACITIES] [--epochs N] [--learning-rate LR]\n"
+               "                               [--specialise [--ensemble] [--class-window N]\n"
                "                                                       [--class-stride N]]]\n"
                "formats: oracle-general u32be i32be i64be arc lines csv (.xz/.zst read transparently)\n";
   std::exit(2);
@@ -144,6 +149,15 @@ cli parse(int argc, char** argv) {
     else if (a == "--step-every") c.step_every = parse_count(a, value(), false);
     else if (a == "--seed") c.seed = parse_count(a, value(), true);
     else if (a == "--mlp") c.mlp_hidden = static_cast<std::uint32_t>(parse_count(a, value(), true));
+    else if (a == "--horizon") {
+      c.horizon = std::stod(value());
+      if (!(c.horizon > 0)) usage_error("--horizon needs a positive number of capacities");
+    }
+    else if (a == "--epochs") c.epochs = static_cast<std::uint32_t>(parse_count(a, value(), false));
+    else if (a == "--learning-rate") {
+      c.learning_rate = std::stof(value());
+      if (!(c.learning_rate > 0)) usage_error("--learning-rate needs a positive number");
+    }
     else if (a == "--specialise") c.specialise.enabled = true;
     else if (a == "--ensemble") c.specialise.enabled = c.specialise.ensemble = true;
     else if (a == "--class-window") c.specialise.window = parse_count(a, value(), false);
@@ -311,6 +325,9 @@ int main(int argc, char** argv) {
           o.online_config.train_every_samples = c.train_every;
           o.online_config.seed = c.seed;
           o.online_config.mlp_hidden = c.mlp_hidden;
+          if (c.horizon > 0) o.online_config.horizon_capacities = c.horizon;
+          if (c.epochs > 0) o.online_config.epochs = c.epochs;
+          if (c.learning_rate > 0) o.online_config.learning_rate = c.learning_rate;
           o.online_config.specialise = c.specialise;
           o.online_step_every = c.step_every;
           const auto res = replay_cache(trace, o);

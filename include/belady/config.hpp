@@ -160,8 +160,9 @@ struct cache_config {
   int device = 0;
 
   // policy::learned only
-  /// Slots scored by the model when a bucket must evict: a strided sample of the bucket
-  /// (1..bucket_size; clamped). Scoring all 128 slots costs more than it gains.
+  /// Slots scored by the model when a bucket must evict: a strided sample of the bucket at an
+  /// offset that moves with time, so every slot is equally likely to be scored (1..bucket_size;
+  /// clamped). Scoring all 128 slots costs more than it gains.
   std::uint32_t learned_candidates = 16;
   /// Admission control: refuse a newcomer predicted to be requested later than every candidate.
   bool learned_admission = false;

@@ -2,11 +2,13 @@
 
 #include <algorithm>
 #include <belady/belady.hpp>
+#include <belady/detail/learned.hpp>
 #include <belady/model/features.hpp>
 #include <belady/model/registry.hpp>
 #include <utility>
 #include "host/candidate_scoring.hpp"
 #include <cmath>
+#include <string>
 #include <memory>
 #include <random>
 #include <vector>
@@ -285,6 +287,56 @@ TEST(LearnedPolicy, ScoringEveryOneOfManySlotsIsLru) {
   EXPECT_EQ(a.hits, b.hits);
   EXPECT_EQ(a.evicted, b.evicted);
   EXPECT_GT(a.evicted.size(), 2000u);
+}
+
+// Bucket sizes that are not a multiple of the candidate count (the replay picks 125-slot buckets
+// to hold a capacity of 5,000 exactly): every slot must still be a candidate. An offset drawn
+// below the stride alone never reached the last 125 mod 16 = 13 slots, whose keys stayed forever.
+TEST(LearnedPolicy, EverySlotOfAnOddSizedBucketGetsEvicted) {
+  for (const std::uint32_t candidates : {16u, 64u, 100u}) {
+    SCOPED_TRACE("candidates " + std::to_string(candidates));
+    cache_t c(learned_config(125, 125, candidates));
+    c.models().install(nudged_recency_model());
+    std::vector<std::uint64_t> first(125), later(125 * 40);
+    for (std::size_t i = 0; i < first.size(); ++i) first[i] = i + 1;
+    for (std::size_t i = 0; i < later.size(); ++i) later[i] = 1000 + i;  // all distinct: misses
+    (void)serve(c, first);
+    ASSERT_EQ(c.size(), 125u);
+    const outcome o = serve(c, later);
+    ASSERT_EQ(o.evicted.size(), later.size());
+    for (const std::uint64_t k : first)
+      EXPECT_TRUE(std::find(o.evicted.begin(), o.evicted.end(), k) != o.evicted.end()) << "key " << k << " never evicted";
+  }
+}
+
+// The sample itself: K distinct slots, and over many evictions every slot of the bucket about
+// equally often (K / bucket_slots each), for bucket sizes that K divides and that it does not.
+TEST(LearnedPolicy, CandidateSampleIsDistinctAndCoversTheBucketEvenly) {
+  for (const auto [slots, k] : {std::pair{128u, 16u}, {125u, 16u}, {125u, 64u}, {100u, 3u}, {7u, 7u}, {7u, 1u}}) {
+    SCOPED_TRACE(std::to_string(slots) + " slots, " + std::to_string(k) + " candidates");
+    belady::detail::table_view<std::uint64_t> tab{};
+    tab.bucket_slots = slots;
+    tab.candidates = k;
+    const std::uint32_t stride = slots / k;
+    std::vector<std::uint64_t> times(slots, 0);
+    const std::uint64_t evictions = 50'000;
+    for (std::uint64_t now = 0; now < evictions; ++now) {
+      const std::uint32_t offset = belady::detail::candidate_offset(tab, 3, now);
+      std::vector<bool> seen(slots, false);
+      for (std::uint32_t c = 0; c < k; ++c) {
+        const std::uint32_t s = belady::detail::candidate_slot(offset, c, stride, slots);
+        ASSERT_LT(s, slots);
+        ASSERT_FALSE(seen[s]) << "slot " << s << " twice";
+        seen[s] = true;
+        ++times[s];
+      }
+    }
+    // Each slot is a candidate in K of the bucket_slots offsets: a binomial count. Five standard
+    // deviations; the old offset (below the stride) left slots at 0.
+    const double expected = double(evictions) * k / slots;
+    const double sigma = std::sqrt(expected * (1.0 - double(k) / slots)) + 1.0;
+    for (std::uint32_t s = 0; s < slots; ++s) EXPECT_NEAR(double(times[s]), expected, 5 * sigma) << "slot " << s;
+  }
 }
 
 TEST(LearnedModel, RanksByRecencyAloneOnlyForPositiveRecencyWeights) {

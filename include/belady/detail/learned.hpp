@@ -117,11 +117,25 @@ BELADY_HD BELADY_INLINE slot_meta fresh_meta(const table_view<Key>& tab, std::ui
 void score_candidates_host(const slot_meta* const* metas, std::uint32_t n, const model::eviction_context& ctx,
                            const model::model_params& params, float* y);
 
-/// The first candidate slot of an eviction in `bucket` at time `now`; the others follow every
-/// bucket_slots / candidates slots. The offset moves with time so every slot gets considered.
+/// The candidates of an eviction in `bucket` at time `now` are K = tab.candidates slots
+/// `stride` = bucket_slots / K apart, starting at a pseudo-random `offset` anywhere in the bucket
+/// and wrapping around its end. Every slot is a candidate with the same probability K /
+/// bucket_slots, also when the bucket size is not a multiple of K (an offset below the stride
+/// alone would never reach the last bucket_slots mod K slots: with 125-slot buckets and 16
+/// candidates, 13 slots per bucket were never evicted, 10 % of the cache).
 template <class Key>
 BELADY_HD BELADY_INLINE std::uint32_t candidate_offset(const table_view<Key>& tab, std::uint64_t bucket, std::uint64_t now) {
-  return static_cast<std::uint32_t>(mix64(now ^ bucket) % (tab.bucket_slots / tab.candidates));
+  // Multiply-shift range reduction of 32 hashed bits: no division.
+  const std::uint64_t h32 = mix64(now ^ bucket) & 0xffffffffu;
+  return static_cast<std::uint32_t>((h32 * tab.bucket_slots) >> 32);
+}
+
+/// Slot (within its bucket) of candidate c: offset + c * stride, wrapped. offset < bucket_slots
+/// and c * stride < bucket_slots, so one subtraction wraps it, and the K slots are distinct.
+BELADY_HD BELADY_INLINE std::uint32_t candidate_slot(std::uint32_t offset, std::uint32_t c, std::uint32_t stride,
+                                                     std::uint32_t bucket_slots) {
+  const std::uint32_t s = offset + c * stride;
+  return s >= bucket_slots ? s - bucket_slots : s;
 }
 
 /// Host executors, a few keys ahead of an insert: when the key's bucket is full (its fill count
@@ -130,10 +144,12 @@ template <class Key>
 BELADY_HD BELADY_INLINE void prefetch_candidates(const table_view<Key>& tab, std::uint64_t bucket, std::uint64_t now) {
   if (tab.eviction != policy::learned || load_relaxed(tab.bucket_sizes[bucket]) < tab.bucket_slots) return;
   const std::uint32_t stride = tab.bucket_slots / tab.candidates;
-  const std::uint64_t first = bucket * tab.bucket_slots + candidate_offset(tab, bucket, now);
+  const std::uint32_t offset = candidate_offset(tab, bucket, now);
+  const detail::slot_meta* base = &tab.meta[bucket * tab.bucket_slots];
   // At most 32 lines: more would crowd out the lines of the keys being served (the eviction
   // prefetches any further candidates itself, chunk by chunk).
-  for (std::uint32_t c = 0; c < tab.candidates && c < 32; ++c) BELADY_PREFETCH(&tab.meta[first + c * stride]);
+  for (std::uint32_t c = 0; c < tab.candidates && c < 32; ++c)
+    BELADY_PREFETCH(base + candidate_slot(offset, c, stride, tab.bucket_slots));
 }
 
 struct learned_victim {
@@ -141,9 +157,10 @@ struct learned_victim {
   std::uint32_t slot;
 };
 
-/// The candidate predicted to be requested furthest in the future (ties: lowest slot). The
-/// candidates are a strided sample of the bucket whose offset moves with time, so every slot is
-/// considered over successive evictions. Caller holds the lock; the bucket is full.
+/// The candidate predicted to be requested furthest in the future (ties: lowest slot, on both
+/// backends). The candidates are a strided sample of the bucket whose offset moves with time, so
+/// every slot is considered over successive evictions (candidate_offset). Caller holds the lock;
+/// the bucket is full.
 template <class Tile, class Key>
 BELADY_HD BELADY_INLINE learned_victim choose_victim_learned(const Tile& t, const table_view<Key>& tab,
                                                              const key_location& loc,
@@ -161,26 +178,29 @@ BELADY_HD BELADY_INLINE learned_victim choose_victim_learned(const Tile& t, cons
     for (std::uint32_t c0 = 0; c0 < k; c0 += chunk) {
       const std::uint32_t n = k - c0 < chunk ? k - c0 : chunk;
       const detail::slot_meta* metas[chunk];
+      std::uint32_t slots[chunk];
       for (std::uint32_t c = 0; c < n; ++c) {
-        metas[c] = &tab.meta[loc.base + offset + (c0 + c) * stride];
+        slots[c] = candidate_slot(offset, c0 + c, stride, tab.bucket_slots);
+        metas[c] = &tab.meta[loc.base + slots[c]];
         BELADY_PREFETCH(metas[c]);
       }
       float y[chunk];
       score_candidates_host(metas, n, ctx, params, y);
       for (std::uint32_t c = 0; c < n; ++c) {
         const float yc = y[c] == y[c] ? y[c] : -3.0e38f;  // NaN never wins, as below
-        if (best.slot == no_slot || yc > best.predicted) best = {yc, offset + (c0 + c) * stride};
+        if (best.slot == no_slot || yc > best.predicted || (yc == best.predicted && slots[c] < best.slot))
+          best = {yc, slots[c]};
       }
     }
     return best;
   }
   for (std::uint32_t c = t.rank(); c < k; c += Tile::size) {
-    const std::uint32_t s = offset + c * stride;
+    const std::uint32_t s = candidate_slot(offset, c, stride, tab.bucket_slots);
     float f[model::feature_count];
     model::slot_features(tab.meta[loc.base + s], ctx, f);
     float y = model::predict(params, f);
     if (!(y == y)) y = -3.0e38f;  // NaN never wins: keeps the order total, so all lanes agree
-    if (best.slot == no_slot || y > best.predicted) best = {y, s};
+    if (best.slot == no_slot || y > best.predicted || (y == best.predicted && s < best.slot)) best = {y, s};
   }
   for (std::uint32_t off = Tile::size / 2; off > 0; off /= 2) {
     const float other_y = t.shfl_xor(best.predicted, off);
