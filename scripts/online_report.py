@@ -90,7 +90,7 @@ def main():
 
     lines = [BEGIN, "## Online learning (learning from nothing during the replay)", "",
              "`scripts/online_report.py` (after `make build`); "
-             f"{time.time() - started:.0f} s on the development machine. The real cache (host backend, bucket size 128)",
+             f"{time.time() - started:.0f} s on the development machine. The real cache (host backend, bucket size 128 or the largest divisor of the capacity in [64, 128]: 125, or 120 and 100 for web12 at 1,200 and 300)",
              "starts from the recency baseline and learns online while it serves the whole trace:",
              "`belady-replay --engine cache --policy learned --online --sample-rate R --train-every N --seed 1`,",
              "manual mode, `online_step()` every 1,000 requests, so the run is reproducible. The sampling",
