@@ -7,6 +7,7 @@
 #include <belady/model/registry.hpp>
 #include <utility>
 #include "host/candidate_scoring.hpp"
+#include "support/cache_harness.hpp"
 #include <cmath>
 #include <string>
 #include <memory>
@@ -336,6 +337,36 @@ TEST(LearnedPolicy, CandidateSampleIsDistinctAndCoversTheBucketEvenly) {
     const double expected = double(evictions) * k / slots;
     const double sigma = std::sqrt(expected * (1.0 - double(k) / slots)) + 1.0;
     for (std::uint32_t s = 0; s < slots; ++s) EXPECT_NEAR(double(times[s]), expected, 5 * sigma) << "slot " << s;
+  }
+}
+
+// The device's eviction (the tile's lanes score candidates, shfl_xor picks the best) against the
+// host's (vector scoring): the same model on the same one-key-at-a-time stream evicts the same
+// keys, for bucket sizes that the candidate count divides and that it does not. Runs where a GPU
+// is (scripts/gpu-check.sh); skipped elsewhere.
+TEST(LearnedPolicy, CudaEvictsWhatTheHostEvicts) {
+  BELADY_SKIP_UNLESS_USABLE(belady::backend::cuda);
+  for (const auto [bucket, k] : {std::pair{128u, 16u}, {125u, 16u}, {125u, 125u}, {100u, 3u}}) {
+    SCOPED_TRACE(std::to_string(bucket) + "-slot buckets, " + std::to_string(k) + " candidates");
+    const auto keys = random_keys(6000, 12 * bucket, 5);
+    std::vector<std::uint64_t> evicted[2];
+    std::size_t hits[2] = {0, 0};
+    for (int b = 0; b < 2; ++b) {
+      belady::cache_config cfg = learned_config(4 * bucket, bucket, k);
+      cfg.executor = b == 0 ? belady::backend::host : belady::backend::cuda;
+      belady_test::harness<std::uint64_t, float> h(cfg);
+      h.c.models().install(nudged_recency_model());
+      for (const std::uint64_t key : keys) {
+        if (h.find({key}).hits == 1) {
+          ++hits[b];
+          continue;
+        }
+        for (const auto& e : h.insert_and_evict({key}, {key}).handed) evicted[b].push_back(e.key);
+      }
+    }
+    EXPECT_EQ(hits[0], hits[1]);
+    EXPECT_EQ(evicted[0], evicted[1]);
+    EXPECT_GT(evicted[0].size(), 2000u);
   }
 }
 
