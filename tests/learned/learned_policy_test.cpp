@@ -85,6 +85,15 @@ std::vector<std::uint64_t> random_keys(std::size_t n, std::uint64_t range, std::
   return keys;
 }
 
+/// Serves `keys` through both caches and expects the same hits and the same evicted keys, in
+/// order. Returns the first cache's outcome.
+outcome expect_same_outcome(cache_t& a, cache_t& b, const std::vector<std::uint64_t>& keys) {
+  const outcome x = serve(a, keys), y = serve(b, keys);
+  EXPECT_EQ(x.hits, y.hits);
+  EXPECT_EQ(x.evicted, y.evicted);
+  return x;
+}
+
 }  // namespace
 
 TEST(LearnedFeatures, MatchTheirDefinitions) {
@@ -237,21 +246,14 @@ TEST(LearnedFeatures, HostVectorScoringEqualsScalar) {
 TEST(LearnedPolicy, WithoutAModelEvictsInLruOrder) {
   cache_t learned(learned_config(64, 8, 8));
   cache_t lru(lru_config(64, 8));
-  const auto keys = random_keys(4000, 200, 1);
-  const outcome a = serve(learned, keys), b = serve(lru, keys);
-  EXPECT_EQ(a.hits, b.hits);
-  EXPECT_EQ(a.evicted, b.evicted);
-  EXPECT_GT(a.evicted.size(), 1000u);
+  EXPECT_GT(expect_same_outcome(learned, lru, random_keys(4000, 200, 1)).evicted.size(), 1000u);
 }
 
 TEST(LearnedPolicy, RecencyModelOverAllSlotsIsLru) {
   cache_t learned(learned_config(64, 8, 8));
   learned.models().install(nudged_recency_model());  // scored: a recency-only model would not be
   cache_t lru(lru_config(64, 8));
-  const auto keys = random_keys(4000, 200, 2);
-  const outcome a = serve(learned, keys), b = serve(lru, keys);
-  EXPECT_EQ(a.hits, b.hits);
-  EXPECT_EQ(a.evicted, b.evicted);
+  (void)expect_same_outcome(learned, lru, random_keys(4000, 200, 2));
 }
 
 // A recency-only model (the online learner's baseline) evicts the least recently used slot of the
@@ -283,11 +285,7 @@ TEST(LearnedPolicy, ScoringEveryOneOfManySlotsIsLru) {
   ASSERT_FALSE(belady::model::ranks_by_recency_alone(nudged_recency_model()));
   learned.models().install(nudged_recency_model());
   cache_t lru(lru_config(512, 128));
-  const auto keys = random_keys(6000, 1500, 4);
-  const outcome a = serve(learned, keys), b = serve(lru, keys);
-  EXPECT_EQ(a.hits, b.hits);
-  EXPECT_EQ(a.evicted, b.evicted);
-  EXPECT_GT(a.evicted.size(), 2000u);
+  EXPECT_GT(expect_same_outcome(learned, lru, random_keys(6000, 1500, 4)).evicted.size(), 2000u);
 }
 
 // Bucket sizes that are not a multiple of the candidate count (the replay picks 125-slot buckets
