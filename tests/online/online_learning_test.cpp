@@ -234,7 +234,14 @@ TEST(OnlineLearning, TrainerThreadRunsBesideConcurrentClients) {
         }
       });
     for (auto& t : clients) t.join();
-    const auto r = c.online_status();
+    // The trainer drains on its own schedule: on a loaded machine (a sanitizer build beside other
+    // tests) its first drain may come after the clients stop. Give it time rather than race it.
+    auto r = c.online_status();
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+    while (r.sampled_events == 0 && std::chrono::steady_clock::now() < deadline) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+      r = c.online_status();
+    }
     EXPECT_GT(r.sampled_events, 0u);
     EXPECT_EQ(r.failures, 0u) << r.last_error;
   }
