@@ -18,7 +18,7 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from hit_ratio_report import EXACT, TRACES, run as replay  # noqa: E402
+from hit_ratio_report import EXACT, TRACES, peers, run as replay  # noqa: E402
 
 BEGIN = "<!-- online-learning:begin -->"
 END = "<!-- online-learning:end -->"
@@ -61,6 +61,7 @@ def main():
 
     rows = []
     started = time.time()
+    peer_table = peers(args.traces)
     for name, file, fmt, caps, _ in TRACES:
         path = os.path.join(args.traces, file)
         exact = {(r["policy"], r["capacity"]): r["miss_ratio"] for r in replay(args.replay, path, fmt, "exact", EXACT, caps)}
@@ -68,6 +69,11 @@ def main():
             requests = replay(args.replay, path, fmt, "exact", ["lru"], [cap])[0]["requests"]
             rate, flags = online_flags(requests, cap)
             train_every = int(flags[flags.index("--train-every") + 1])
+            # The same set-associative table under LRU: what the learner starts from (its recency
+            # baseline evicts each bucket's least recent slot), so the learner's own effect is
+            # learned vs this, and cache LRU vs exact LRU is the table's associativity cost.
+            cache_lru = replay(args.replay, path, fmt, "cache", ["lru"], [cap])[0]["miss_ratio"]
+            peer = peer_table.get((name, cap))
             t0 = time.time()
             r = replay(args.replay, path, fmt, "cache", ["learned"], [cap], flags)[0]
             seconds = time.time() - t0
@@ -76,7 +82,9 @@ def main():
             lru, opt, learned = exact[("lru", cap)], exact[("opt", cap)], r["miss_ratio"]
             o = r["online"]
             rows.append(dict(trace=name, capacity=cap, lru=lru, best=best, best_miss=heuristics[best], opt=opt,
-                             learned=learned, gap=(lru - learned) / (lru - opt) if lru > opt else 0.0,
+                             learned=learned, cache_lru=cache_lru,
+                             peer_gap=float(peer[5]) if peer else None,
+                             peer=peer[3].split("(")[-1].rstrip(")") if peer else None, gap=(lru - learned) / (lru - opt) if lru > opt else 0.0,
                              rate=rate, train_every=train_every, rounds=o["training_rounds"],
                              promoted=o["promotions"], rejected=o["rejections"], rolled_back=o["rollbacks"],
                              failed=o["failures"], version=o["final_version"], seconds=seconds))
@@ -96,23 +104,36 @@ def main():
              "manual mode, `online_step()` every 1,000 requests, so the run is reproducible. The sampling",
              "rate gives a miniature of about 4,000 slots (5 % to 100 %: these traces are small for the",
              "1 % a production cache would use); a round is due every N sampled requests (about 30 per run).",
-             "Gap closed = (LRU - learned) / (LRU - OPT); vs exact LRU and vs best heuristic are relative",
-             "differences of the miss ratio (negative: the learned cache misses less). Miss ratios.", "",
-             "| trace | capacity | exact LRU | best heuristic | learned online (cache) | OPT | gap closed | vs exact LRU | vs best heuristic | rate | rounds | promoted / rejected / rolled back | final version |",
-             "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
+             "Gap closed = (LRU - learned) / (LRU - OPT); vs exact LRU, vs cache LRU and vs best heuristic",
+             "are relative differences of the miss ratio (negative: the learned cache misses less). *Cache LRU*",
+             "is the same set-associative table under LRU, where the learner starts (its recency baseline",
+             "evicts each bucket's least recent slot): vs cache LRU is the learner's own effect, and the",
+             "difference between the two LRU columns is the table's associativity cost (\"Set-associativity",
+             "cost\" below). *Best peer closes*: the share of the gap closed by the best of libCacheSim's 20",
+             "policies in that cell (shared/traces/PEERS.md), a different policy per cell. Miss ratios.", "",
+             "| trace | capacity | exact LRU | best heuristic | learned online (cache) | OPT | gap closed | best peer closes | vs exact LRU | vs cache LRU | vs best heuristic | rate | rounds | promoted / rejected / rolled back | final version |",
+             "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for r in rows:
         lines.append(
             f"| {r['trace']} | {r['capacity']:,} | {r['lru']:.4f} | {r['best']} {r['best_miss']:.4f} | {r['learned']:.4f} | "
-            f"{r['opt']:.4f} | {100 * r['gap']:.0f} % | {100 * (r['learned'] / r['lru'] - 1):+.1f} % | "
+            f"{r['opt']:.4f} | {100 * r['gap']:.0f} % | "
+            + (f"{100 * r['peer_gap']:.0f} % ({r['peer']})" if r["peer_gap"] is not None else "-")
+            + f" | {100 * (r['learned'] / r['lru'] - 1):+.1f} % | {100 * (r['learned'] / r['cache_lru'] - 1):+.1f} % | "
             f"{100 * (r['learned'] / r['best_miss'] - 1):+.1f} % | {r['rate']:.2f} | {r['rounds']} | "
             f"{r['promoted']} / {r['rejected']} / {r['rolled_back']} | {r['version']} |")
     gaps = [r["gap"] for r in rows]
     worse_than_lru = [r for r in rows if r["learned"] > r["lru"] * 1.01]
     better_than_best = [r for r in rows if r["learned"] < r["best_miss"]]
+    worse_than_cache_lru = [r for r in rows if r["learned"] > r["cache_lru"] * 1.01]
+    peer_gaps = [r["peer_gap"] for r in rows if r["peer_gap"] is not None]
     lines += ["", f"Median share of the LRU-to-OPT gap closed: {100 * median(gaps):.0f} % (goal: 30 %). "
               f"Worse than exact LRU by more than 1 %: {len(worse_than_lru)} of {len(rows)}"
               + (" (" + ", ".join(f"{r['trace']} {r['capacity']:,}" for r in worse_than_lru) + ")" if worse_than_lru else "")
-              + f". Better than the best heuristic: {len(better_than_best)} of {len(rows)}.", "",
+              + f"; worse than the same table under LRU by more than 1 %: {len(worse_than_cache_lru)} of {len(rows)}"
+              + (" (" + ", ".join(f"{r['trace']} {r['capacity']:,}" for r in worse_than_cache_lru) + ")" if worse_than_cache_lru else "")
+              + f". Better than the best heuristic: {len(better_than_best)} of {len(rows)}."
+              + (f" For scale: the best of the 20 peer policies, chosen per cell with hindsight, closes a median of "
+                 f"{100 * median(peer_gaps):.0f} % of the gap ({len(peer_gaps)} cells)." if peer_gaps else ""), "",
               "### After a phase change (synthetic, `belady-demo`)", "",
               "The demo's workload (zipf 0.9, scan, loop, zipf 0.9; capacity 32,768, batches of 4,096, 5 % sampling):",
               "", "```", table, "", recovery, "```", "", END]
