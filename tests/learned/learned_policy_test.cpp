@@ -443,6 +443,42 @@ TEST(LearnedPolicy, CandidateLogRecordsEvictionsAndCountsDrops) {
   EXPECT_TRUE(c.take_candidate_log().keys.empty());  // drained
 }
 
+// The sketch counts the accesses that find a key absent (its misses and inserts); a resident's
+// hits are counted by the slot, so the sketch feature is the key's popularity before its stay.
+TEST(LearnedPolicy, SketchFeatureCountsMissesAndInsertsNotHits) {
+  using belady::model::log2p1;
+  cache_t c(learned_config(8, 8, 8));  // one bucket of 8
+  c.set_candidate_log(1000);
+  std::vector<float> v(2);
+  bool found[1];
+  const std::uint64_t absent[1] = {200};
+  for (int i = 0; i < 3; ++i) ASSERT_EQ(c.find(absent, v, found), 0u);  // three misses of 200
+  std::vector<std::uint64_t> keys(21, 100);                              // 100: a miss, then 20 hits
+  keys.insert(keys.end(), {200, 1, 2, 3, 4, 5, 6});                      // fills the bucket
+  for (std::uint64_t k = 1000; k < 1016; ++k) keys.push_back(k);         // evicts 100 and 200 first (LRU order)
+  const outcome o = serve(c, keys);
+  EXPECT_EQ(o.hits, 20u);
+  const auto log = c.take_candidate_log();
+  bool seen_100 = false, seen_200 = false;
+  for (std::size_t i = 0; i < log.keys.size(); ++i) {
+    const float* f = &log.features[i * feature_count];
+    if (log.keys[i] == 100) {
+      seen_100 = true;
+      EXPECT_FLOAT_EQ(f[3], log2p1(21.0f));  // the stay's accesses: the insert and 20 hits
+      // Its find's miss and its insert: 2 (count-min may overestimate by a collision, never
+      // under). Counting the hits too would make it 22.
+      EXPECT_GE(f[11], log2p1(2.0f) - 1e-4f);
+      EXPECT_LT(f[11], log2p1(8.0f));
+    }
+    if (log.keys[i] == 200) {
+      seen_200 = true;
+      EXPECT_GE(f[11], log2p1(5.0f) - 1e-4f);  // three misses, then serve()'s miss and insert
+    }
+  }
+  EXPECT_TRUE(seen_100);
+  EXPECT_TRUE(seen_200);
+}
+
 TEST(LearnedPolicy, ModelsNeedTheLearnedPolicy) {
   cache_t lru({.capacity = 64, .dim = 2, .executor = belady::backend::host});
   EXPECT_THROW((void)lru.models(), belady::invalid_argument);

@@ -83,14 +83,17 @@ BELADY_HD BELADY_INLINE bool ghost_contains(const table_view<Key>& tab, std::uin
 }
 
 /// A hit or assign of a resident key: the metadata every policy keeps, plus the learned
-/// policy's history. Caller holds the bucket lock.
+/// policy's decayed counter. Caller holds the bucket lock.
+///
+/// The frequency sketch is not counted here: it counts the accesses that find the key absent (a
+/// miss, an insert), so slot_meta::sketch_count is the key's popularity from before its current
+/// stay, and the stay's own accesses are in access_count and decayed_count. Counting hits too
+/// cost a sketch line per hit (5 points of the insert_or_assign throughput, whose assigns are
+/// hits) and changed no hit ratio beyond noise (docs/benchmarks.md, "Learned policy cost").
 template <class Key>
-BELADY_HD BELADY_INLINE void record_access(const table_view<Key>& tab, slot_meta& m, std::uint64_t hash,
+BELADY_HD BELADY_INLINE void record_access(const table_view<Key>& tab, slot_meta& m, std::uint64_t /*hash*/,
                                            std::uint64_t now) {
-  if (tab.eviction == policy::learned) {
-    m.decayed_count = model::decayed_at(m, now, tab.decay_half_life) + 1.0f;
-    m.sketch_count = sketch_increment(tab, hash);
-  }
+  if (tab.eviction == policy::learned) m.decayed_count = model::decayed_at(m, now, tab.decay_half_life) + 1.0f;
   touch(m, now);
 }
 

@@ -24,7 +24,7 @@ struct alignas(64) slot_meta {
   std::uint32_t prev_gap;      ///< the gap before that (no_gap: none)
   std::uint32_t write_index;   ///< batch position of the writer at last_write (repeat resolution)
   float decayed_count;         ///< accesses with exponential decay, as of last_access (learned only)
-  std::uint32_t sketch_count;  ///< frequency-sketch estimate at the last access (learned only)
+  std::uint32_t sketch_count;  ///< frequency-sketch estimate when the key entered the cache (learned only)
   std::uint32_t flags;         ///< slot_flag bits
   std::uint32_t pad;
   /// mix64(key): an eviction records its victim in the ghost filter from this line, which scoring

@@ -17,8 +17,9 @@
 /// |  8 | gap_trend         | log_gap1 − log_gap2: gaps growing (>0) or shrinking |
 /// |  9 | delta_over_gap    | min(Δ / (1 + last gap), 64) |
 /// | 10 | once              | 1 if the key was accessed only once |
-/// | 11 | log_sketch        | log2(1 + frequency-sketch estimate at the last access): popularity, |
-/// |    |                   | including accesses from before the key's current stay in the cache |
+/// | 11 | log_sketch        | log2(1 + frequency-sketch estimate when the key entered the cache): |
+/// |    |                   | its popularity before this stay (the sketch counts misses and inserts; |
+/// |    |                   | the stay's hits are in log_count and decayed_count) |
 /// | 12 | ghost             | 1 if the key had been evicted recently when it was (re)inserted |
 /// | 13 | occupancy         | fraction of the bucket in use |
 /// | 14 | log_since_write   | log2(1 + now − last value write) |
