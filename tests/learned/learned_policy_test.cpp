@@ -495,32 +495,3 @@ TEST(LearnedPolicy, BadModelIsRejectedAndTheActiveOneStays) {
   EXPECT_THROW(c.models().install(bad), belady::invalid_argument);
   EXPECT_EQ(c.models().active_version(), v1);
 }
-
-namespace {
-
-// The host's prefetch hint for an insert's eviction candidates: a bucket "may hold" a key when a
-// slot carries its digest, in any slot including the last of an odd-sized bucket.
-TEST(LearnedPrefetch, DigestInBucketSeesEverySlot) {
-  using namespace belady::detail;
-  constexpr std::uint32_t slots = 125;
-  std::vector<std::uint8_t> digests(2 * slots);
-  table_view<std::uint64_t> tab{};
-  tab.digests = digests.data();
-  tab.num_buckets = 2;
-  tab.bucket_slots = slots;
-  const std::uint64_t key = 42;
-  const key_location loc = locate(tab, key);
-  const std::uint8_t other = static_cast<std::uint8_t>(loc.digest + 1);
-  std::fill(digests.begin(), digests.end(), other);
-  EXPECT_FALSE(digest_in_bucket(tab, loc));
-  // The other bucket's slots do not count.
-  digests[(1 - loc.bucket) * slots] = loc.digest;
-  EXPECT_FALSE(digest_in_bucket(tab, loc));
-  for (std::uint32_t s : {0u, 63u, 64u, 124u}) {
-    digests[loc.base + s] = loc.digest;
-    EXPECT_TRUE(digest_in_bucket(tab, loc)) << "slot " << s;
-    digests[loc.base + s] = other;
-  }
-}
-
-}  // namespace

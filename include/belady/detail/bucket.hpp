@@ -67,17 +67,6 @@ class bucket_guard {
   std::uint32_t& lock_;
 };
 
-/// Whether any slot of the bucket carries the key's digest, without the lock: a hint for the
-/// host's prefetching, not an answer. A resident key's slot always does; an absent key matches
-/// some slot with probability about 1 - (255/256)^bucket_slots (39 % at 125 slots).
-template <class Key>
-BELADY_HD BELADY_INLINE bool digest_in_bucket(const table_view<Key>& tab, const key_location& loc) {
-  const std::uint8_t* d = tab.digests + loc.base;
-  std::uint32_t any = 0;  // no early exit, so the host compiler vectorises the scan
-  for (std::uint32_t s = 0; s < tab.bucket_slots; ++s) any |= d[s] == loc.digest ? 1u : 0u;
-  return any != 0;
-}
-
 /// Slot (within the bucket) holding `key`, or no_slot. Caller holds the bucket lock.
 template <class Tile, class Key>
 BELADY_HD BELADY_INLINE std::uint32_t find_in_bucket(const Tile& t, const table_view<Key>& tab,

@@ -149,17 +149,10 @@ struct write_op {
   write_mode mode;
 
   BELADY_HD void prefetch(std::size_t i) const { prefetch_probe(tab, b.keys[i], mode != write_mode::assign_only); }
-  /// Later than prefetch(i), when the bucket's fill count and digests have arrived: an eviction's
-  /// candidates. Not for a key whose digest is in its bucket, which is most likely present (an
-  /// assign, no eviction): 16 lines fetched for nothing crowded out the lines of the keys being
-  /// served (insert_or_assign with 60 % present keys: learned ÷ LRU 0.81 → 0.88 and 0.84 → 0.91
-  /// in two runs; docs/benchmarks.md). An absent key that matches a digest by chance (about 39 %
-  /// at 125 slots) evicts without the prefetch.
+  /// Later than prefetch(i), when the bucket's fill count has arrived: an eviction's candidates.
   BELADY_HD void prefetch_late(std::size_t i) const {
     const Key key = b.keys[i];
-    if (mode == write_mode::assign_only || is_reserved(key) || tab.eviction != policy::learned) return;
-    const key_location loc = locate(tab, key);
-    if (!digest_in_bucket(tab, loc)) prefetch_candidates(tab, loc.bucket, b.now);
+    if (mode != write_mode::assign_only && !is_reserved(key)) prefetch_candidates(tab, locate(tab, key).bucket, b.now);
   }
 
   template <class Tile>
