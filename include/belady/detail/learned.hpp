@@ -91,8 +91,7 @@ BELADY_HD BELADY_INLINE bool ghost_contains(const table_view<Key>& tab, std::uin
 /// cost a sketch line per hit (5 points of the insert_or_assign throughput, whose assigns are
 /// hits) and changed no hit ratio beyond noise (docs/benchmarks.md, "Learned policy cost").
 template <class Key>
-BELADY_HD BELADY_INLINE void record_access(const table_view<Key>& tab, slot_meta& m, std::uint64_t /*hash*/,
-                                           std::uint64_t now) {
+BELADY_HD BELADY_INLINE void record_access(const table_view<Key>& tab, slot_meta& m, std::uint64_t now) {
   if (tab.eviction == policy::learned) m.decayed_count = model::decayed_at(m, now, tab.decay_half_life) + 1.0f;
   touch(m, now);
 }

@@ -125,7 +125,7 @@ struct find_op {
       if (t.rank() == 0) {
         if (touch_meta) {
           slot_meta& m = tab.meta[slot];
-          record_access(tab, m, loc.hash, b.now);
+          record_access(tab, m, b.now);
           tab.scores[slot] = score_on_access(tab.eviction, tab.scores[slot], m, b.now, false, 0);
         }
         if (b.out_scores != nullptr) b.out_scores[i] = tab.scores[slot];
@@ -190,7 +190,7 @@ struct write_op {
           if (b.out_values != nullptr) t.copy(b.out_values + i * tab.value_bytes, tab.value_at(slot), tab.value_bytes);
           t.sync();
           if (t.rank() == 0) {
-            record_access(tab, m, loc.hash, b.now);
+            record_access(tab, m, b.now);
             tab.scores[slot] = score_on_access(tab.eviction, tab.scores[slot], m, b.now, false, 0);
             if (b.out_scores != nullptr) b.out_scores[i] = tab.scores[slot];
           }
@@ -201,7 +201,7 @@ struct write_op {
         t.copy(tab.value_at(slot), in, tab.value_bytes);
         t.sync();
         if (t.rank() == 0) {
-          record_access(tab, m, loc.hash, b.now);
+          record_access(tab, m, b.now);
           m.last_write = b.now;
           m.write_index = index;
           tab.scores[slot] = score_on_access(tab.eviction, tab.scores[slot], m, b.now, has_score, supplied);
