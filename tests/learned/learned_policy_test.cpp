@@ -495,3 +495,58 @@ TEST(LearnedPolicy, BadModelIsRejectedAndTheActiveOneStays) {
   EXPECT_THROW(c.models().install(bad), belady::invalid_argument);
   EXPECT_EQ(c.models().active_version(), v1);
 }
+
+namespace {
+
+using belady::detail::digest_may_be_in_bucket;
+using belady::detail::key_location;
+using belady::detail::set_digest;
+using belady::detail::table_view;
+
+// The host's prefetch hint for an insert's eviction candidates, read without the bucket lock from
+// digests written a whole word at a time: a bucket "may hold" a key when any of its slots carries
+// the key's digest, the first, the last and those across word boundaries included.
+TEST(LearnedPrefetch, DigestHintSeesEverySlotOfTheBucketOnly) {
+  constexpr std::uint32_t slots = 128;
+  alignas(8) std::uint8_t digests[2 * slots] = {};
+  table_view<std::uint64_t> tab{};
+  tab.digests = digests;
+  tab.num_buckets = 2;
+  tab.bucket_slots = slots;
+  const key_location loc = belady::detail::locate(tab, std::uint64_t{42});
+  const auto other = static_cast<std::uint8_t>(loc.digest + 1);
+  for (std::uint64_t s = 0; s < 2 * slots; ++s) set_digest(tab, s, other);
+  EXPECT_FALSE(digest_may_be_in_bucket(tab, loc));
+  set_digest(tab, (1 - loc.bucket) * slots + 5, loc.digest);  // the other bucket does not count
+  EXPECT_FALSE(digest_may_be_in_bucket(tab, loc));
+  for (std::uint32_t s : {0u, 7u, 8u, 63u, 64u, 127u}) {
+    set_digest(tab, loc.base + s, loc.digest);
+    EXPECT_TRUE(digest_may_be_in_bucket(tab, loc)) << "slot " << s;
+    EXPECT_EQ(digests[loc.base + s], loc.digest) << "slot " << s;
+    // The word's other bytes are untouched.
+    if (s % 8 != 0) EXPECT_EQ(digests[loc.base + s - 1], other) << "slot " << s;
+    if (s % 8 != 7) EXPECT_EQ(digests[loc.base + s + 1], other) << "slot " << s;
+    set_digest(tab, loc.base + s, other);
+  }
+  EXPECT_FALSE(digest_may_be_in_bucket(tab, loc));
+}
+
+// Buckets whose digests share words with a neighbour (bucket_slots not a multiple of 8) are
+// written a byte at a time and never read without the lock: the hint says "may be" and the
+// prefetch happens as it did without it.
+TEST(LearnedPrefetch, UnalignedBucketsGetNoHint) {
+  constexpr std::uint32_t slots = 125;
+  std::uint8_t digests[2 * slots] = {};
+  table_view<std::uint64_t> tab{};
+  tab.digests = digests;
+  tab.num_buckets = 2;
+  tab.bucket_slots = slots;
+  const key_location loc = belady::detail::locate(tab, std::uint64_t{42});
+  EXPECT_TRUE(digest_may_be_in_bucket(tab, loc));
+  set_digest(tab, loc.base + 124, loc.digest);
+  EXPECT_EQ(digests[loc.base + 124], loc.digest);
+  EXPECT_EQ(digests[loc.base + 123], 0);
+  if (loc.base + 125 < 2 * slots) EXPECT_EQ(digests[loc.base + 125], 0);
+}
+
+}  // namespace

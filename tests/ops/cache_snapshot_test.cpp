@@ -27,10 +27,21 @@ namespace {
 namespace fs = std::filesystem;
 using belady_test::snap_cache;
 
+// This process's scratch directory, removed when the process exits (ctest runs every test in its
+// own process, so each leaves one behind otherwise). Children forked and exec'd into the snapshot
+// helper share it by path; they exit through _exit or a signal and never remove it.
+struct scratch_directory {
+  fs::path path = fs::temp_directory_path() / ("belady-snapshot-" + std::to_string(::getpid()));
+  scratch_directory() { fs::create_directories(path); }
+  ~scratch_directory() {
+    std::error_code ignored;
+    fs::remove_all(path, ignored);
+  }
+};
+
 fs::path scratch(const std::string& name) {
-  const fs::path dir = fs::temp_directory_path() / ("belady-snapshot-" + std::to_string(::getpid()));
-  fs::create_directories(dir);
-  return dir / name;
+  static const scratch_directory dir;
+  return dir.path / name;
 }
 
 std::string message_of(const std::function<void()>& f) {

@@ -67,6 +67,52 @@ class bucket_guard {
   std::uint32_t& lock_;
 };
 
+/// Whether the digests of each bucket are whole aligned 8-byte words that no other bucket shares
+/// (bucket_slots a multiple of 8; the default is 128). Only then are digests written a word at a
+/// time and may the host read them without the lock (digest_may_be_in_bucket).
+template <class Key>
+BELADY_HD BELADY_INLINE bool digests_word_aligned(const table_view<Key>& tab) {
+  return tab.bucket_slots % 8 == 0;
+}
+
+/// Sets the digest of `slot`; caller holds its bucket's lock. With word-aligned buckets the write
+/// is a relaxed atomic read-modify-write of the slot's 8-byte word, so that a lock-free reader of
+/// the word (the host's prefetch hint) is not a data race; the lock keeps other writers out of the
+/// word. Otherwise a plain byte, which nothing reads without the lock.
+template <class Key>
+BELADY_HD BELADY_INLINE void set_digest(const table_view<Key>& tab, std::uint64_t slot, std::uint8_t digest) {
+  if (!digests_word_aligned(tab)) {
+    tab.digests[slot] = digest;
+    return;
+  }
+  auto& word = reinterpret_cast<std::uint64_t*>(tab.digests)[slot / 8];
+  // Byte k of a word is bits 8k..8k+7 on every target (x86-64, AArch64, CUDA: little-endian).
+  const unsigned shift = static_cast<unsigned>(slot % 8) * 8;
+  const std::uint64_t v = load_relaxed(word);
+  store_relaxed(word, (v & ~(std::uint64_t{0xff} << shift)) | (std::uint64_t{digest} << shift));
+}
+
+/// Whether some slot of the key's bucket may carry its digest, read without the lock: a hint for
+/// the host's prefetching, never an answer (a concurrent write may be missed or half-seen). A
+/// resident key's slot carries it; an absent key matches by chance with probability about
+/// 1 - (255/256)^bucket_slots (39 % at 128 slots). True ("may be") where the words are not
+/// separately owned (digests_word_aligned false), so callers then behave as without the hint.
+template <class Key>
+BELADY_HD BELADY_INLINE bool digest_may_be_in_bucket(const table_view<Key>& tab, const key_location& loc) {
+  if (!digests_word_aligned(tab)) return true;
+  const std::uint64_t* words = reinterpret_cast<const std::uint64_t*>(tab.digests) + loc.base / 8;
+  constexpr std::uint64_t ones = 0x0101010101010101ull;
+  const std::uint64_t pattern = ones * loc.digest;
+  std::uint64_t any = 0;
+  for (std::uint32_t w = 0; w < tab.bucket_slots / 8; ++w) {
+    // A byte of x is zero where the digest matches; (x - ones) & ~x & 0x80.. is nonzero exactly
+    // when some byte of x is zero (a borrow only reaches past a zero byte).
+    const std::uint64_t x = load_relaxed(const_cast<std::uint64_t&>(words[w])) ^ pattern;
+    any |= (x - ones) & ~x & (ones << 7);
+  }
+  return any != 0;
+}
+
 /// Slot (within the bucket) holding `key`, or no_slot. Caller holds the bucket lock.
 template <class Tile, class Key>
 BELADY_HD BELADY_INLINE std::uint32_t find_in_bucket(const Tile& t, const table_view<Key>& tab,

@@ -149,10 +149,16 @@ struct write_op {
   write_mode mode;
 
   BELADY_HD void prefetch(std::size_t i) const { prefetch_probe(tab, b.keys[i], mode != write_mode::assign_only); }
-  /// Later than prefetch(i), when the bucket's fill count has arrived: an eviction's candidates.
+  /// Later than prefetch(i), when the bucket's fill count and digests have arrived: an eviction's
+  /// candidates. Not for a key whose digest is already in its bucket, which is most likely
+  /// present (an assign, no eviction): 16 lines fetched for nothing crowd out the lines of the
+  /// keys being served (insert_or_assign with 60 % present keys: docs/benchmarks.md). An absent
+  /// key that matches a digest by chance (about 39 % at 128 slots) evicts without the prefetch.
   BELADY_HD void prefetch_late(std::size_t i) const {
     const Key key = b.keys[i];
-    if (mode != write_mode::assign_only && !is_reserved(key)) prefetch_candidates(tab, locate(tab, key).bucket, b.now);
+    if (mode == write_mode::assign_only || is_reserved(key) || tab.eviction != policy::learned) return;
+    const key_location loc = locate(tab, key);
+    if (!digest_may_be_in_bucket(tab, loc)) prefetch_candidates(tab, loc.bucket, b.now);
   }
 
   template <class Tile>
@@ -254,7 +260,7 @@ struct write_op {
         t.sync();
         if (t.rank() == 0) {
           tab.keys[slot] = key;
-          tab.digests[slot] = loc.digest;
+          set_digest(tab, slot, loc.digest);
           tab.scores[slot] = new_score;
           tab.meta[slot] = fresh;
           if (!full) store_relaxed(tab.bucket_sizes[loc.bucket], load_relaxed(tab.bucket_sizes[loc.bucket]) + 1);
@@ -329,7 +335,7 @@ struct erase_op {
     if (s != no_slot && t.rank() == 0) {
       const std::uint64_t slot = loc.base + s;
       tab.keys[slot] = empty_key<Key>;
-      tab.digests[slot] = 0;
+      set_digest(tab, slot, std::uint8_t{0});
       store_relaxed(tab.bucket_sizes[loc.bucket], load_relaxed(tab.bucket_sizes[loc.bucket]) - 1);
     }
     unlock_bucket(t, tab.locks[loc.bucket]);
@@ -348,9 +354,13 @@ struct clear_bucket_op {
     const std::uint64_t base = bucket * tab.bucket_slots;
     for (std::uint32_t s = t.rank(); s < tab.bucket_slots; s += Tile::size) {
       tab.keys[base + s] = empty_key<Key>;
-      tab.digests[base + s] = 0;
+      if (!digests_word_aligned(tab)) tab.digests[base + s] = 0;
       tab.scores[base + s] = 0;
     }
+    // Whole words (one lane each), never a read-modify-write from several lanes of one word.
+    if (digests_word_aligned(tab))
+      for (std::uint32_t w = t.rank(); w < tab.bucket_slots / 8; w += Tile::size)
+        store_relaxed(reinterpret_cast<std::uint64_t*>(tab.digests)[base / 8 + w], std::uint64_t{0});
     t.sync();
     if (t.rank() == 0) store_relaxed(tab.bucket_sizes[bucket], 0u);
     unlock_bucket(t, tab.locks[bucket]);
