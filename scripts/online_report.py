@@ -69,9 +69,9 @@ def main():
             requests = replay(args.replay, path, fmt, "exact", ["lru"], [cap])[0]["requests"]
             rate, flags = online_flags(requests, cap)
             train_every = int(flags[flags.index("--train-every") + 1])
-            # The same set-associative table under LRU: what the learner starts from (its recency
-            # baseline evicts each bucket's least recent slot), so the learner's own effect is
-            # learned vs this, and cache LRU vs exact LRU is the table's associativity cost.
+            # The same set-associative table under LRU, so that learned vs this is the learner's
+            # own effect (its newcomer-aware baseline and the models it promotes), and cache LRU
+            # vs exact LRU is the table's associativity cost.
             cache_lru = replay(args.replay, path, fmt, "cache", ["lru"], [cap])[0]["miss_ratio"]
             peer = peer_table.get((name, cap))
             t0 = time.time()
@@ -99,15 +99,15 @@ def main():
     lines = [BEGIN, "## Online learning (learning from nothing during the replay)", "",
              "`scripts/online_report.py` (after `make build`); "
              f"{time.time() - started:.0f} s on the development machine. The real cache (host backend, bucket size 128 or the largest divisor of the capacity in [64, 128]: 125, or 120 and 100 for web12 at 1,200 and 300)",
-             "starts from the recency baseline and learns online while it serves the whole trace:",
+             "starts from its baseline (recency with S3-FIFO's lessons about newcomers, docs/online-learning.md) and learns online while it serves the whole trace:",
              "`belady-replay --engine cache --policy learned --online --sample-rate R --train-every N --seed 1`,",
              "manual mode, `online_step()` every 1,000 requests, so the run is reproducible. The sampling",
              "rate gives a miniature of about 4,000 slots (5 % to 100 %: these traces are small for the",
              "1 % a production cache would use); a round is due every N sampled requests (about 30 per run).",
              "Gap closed = (LRU - learned) / (LRU - OPT); vs exact LRU, vs cache LRU and vs best heuristic",
              "are relative differences of the miss ratio (negative: the learned cache misses less). *Cache LRU*",
-             "is the same set-associative table under LRU, where the learner starts (its recency baseline",
-             "evicts each bucket's least recent slot): vs cache LRU is the learner's own effect, and the",
+             "is the same set-associative table under LRU: vs cache LRU is the learner's own effect (its baseline",
+             "and the models it promotes), and the",
              "difference between the two LRU columns is the table's associativity cost (\"Set-associativity",
              "cost\" below). *Best peer closes*: the share of the gap closed by the best of libCacheSim's 20",
              "policies in that cell (shared/traces/PEERS.md), a different policy per cell. Miss ratios.", "",

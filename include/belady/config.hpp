@@ -101,6 +101,13 @@ struct online_config {
   float l2 = 1e-4f;
   std::uint32_t epochs = 2;
   std::uint32_t mlp_hidden = 0;  ///< 0: linear models; 1..32: the first model is an MLP of this width
+  /// The baseline (version 1: what the cache serves before the first promotion, and the version
+  /// a run of rollbacks ends at) ranks by recency with S3-FIFO's two lessons about newcomers: a
+  /// key accessed only once since it entered ranks as this many doublings (log2 units) staler,
+  /// and a key that came back from the ghost filter as this many fresher. 0..8; 0 is plain
+  /// recency (LRU over the whole bucket). 3 moved the online report's median share of the
+  /// LRU-to-OPT gap closed from 12 % to 17 % (docs/online-learning.md, "The baseline").
+  float baseline_newcomer_shift = 3.0f;
   /// The trainer suspends while the cache's load (keys/s) exceeds this share of its measured peak.
   double yield_load = 0.8;
   // Evaluation.

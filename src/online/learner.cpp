@@ -36,14 +36,27 @@ std::string format(const char* fmt, double a = 0, double b = 0, double c = 0, do
 /// How the notes of the ensembles the learner installs begin (it tells them from class models).
 constexpr std::string_view ensemble_note = "ensemble";
 
-/// The baseline the registry can always roll back to: a recency model. It ranks by recency alone,
-/// so the cache evicts the least recently used slot of the whole bucket under it
-/// (model::ranks_by_recency_alone), not of a sample of candidates.
-model::model_params recency_model() {
+/// The baseline the registry can always roll back to. With `newcomer_shift` 0 a recency model:
+/// it ranks by recency alone, so the cache evicts the least recently used slot of the whole bucket
+/// under it (model::ranks_by_recency_alone), not of a sample of candidates. Otherwise recency
+/// plus S3-FIFO's lessons as two weights of the linear model: a key seen once since it entered
+/// (one-hit wonders, scans) looks `newcomer_shift` doublings staler, so it leaves before
+/// established keys of about the same recency (S3-FIFO's small queue), and a key that returned
+/// from the ghost filter as many fresher (S3-FIFO's ghost queue, ARC's ghost lists). The trainer
+/// does not start from it: its first model is fitted from scratch on the sampled data.
+std::string fmt_shift(float shift) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%g", static_cast<double>(shift));
+  return buf;
+}
+
+model::model_params baseline_model(float newcomer_shift) {
   model::model_params p;
   p.kind = model::model_kind::linear;
   for (int i = 0; i < feature_count; ++i) p.inv_std[i] = 1.0f;
-  p.w[0] = 1.0f;
+  p.w[model::feature::log_delta] = 1.0f;
+  p.w[model::feature::once] = newcomer_shift;
+  p.w[model::feature::ghost] = -newcomer_shift;
   return p;
 }
 
@@ -89,8 +102,11 @@ learner::learner(const online_config& config, const cache_shape& shape, model::m
       horizon_ticks_(config.horizon_capacities * double(shape.capacity)) {
   if (!registry_.active()) {
     model::model_info info;
-    info.note = "online learning's baseline: recency (LRU over the whole bucket)";
-    registry_.install(recency_model(), info, true);
+    info.note = config_.baseline_newcomer_shift > 0
+                    ? "online learning's baseline: recency, newcomers " + fmt_shift(config_.baseline_newcomer_shift) +
+                          " doublings staler and ghost returners as many fresher"
+                    : "online learning's baseline: recency (LRU over the whole bucket)";
+    registry_.install(baseline_model(config_.baseline_newcomer_shift), info, true);
   }
   mini_sim_options o = sim_options();
   o.candidate_log = 2 * std::max<std::size_t>(config_.sample_buffer, 4096) + 16;

@@ -258,3 +258,65 @@ TEST(OnlineLearning, CandidateGroupHoldsTheConfiguredShareOfBuckets) {
   }
   for (std::uint64_t b = 0; b < 1000; ++b) EXPECT_FALSE(belady::detail::in_candidate_group(b, 0));
 }
+
+namespace {
+
+// A hot set the cache could hold, interleaved with a scan of keys never seen again that is larger
+// than the cache. The live hit ratio of the hot set with no training (only the baseline serves).
+double hot_hit_ratio_under_baseline(float newcomer_shift) {
+  auto config = online_config(4096, 0.01);
+  config.online.train_every_samples = 1u << 30;  // the baseline serves throughout
+  config.online.baseline_newcomer_shift = newcomer_shift;
+  cache_t c(config);
+  std::mt19937_64 rng(21);
+  std::uint64_t next_scan = 1u << 20;
+  std::size_t hot_hits = 0, hot_requests = 0;
+  for (int round = 0; round < 12; ++round) {
+    for (int i = 0; i < 6144; ++i) {
+      // One hot request (2,048 keys) for every two scan keys.
+      const bool hot = i % 3 == 0;
+      const std::uint64_t key = hot ? 1 + rng() % 2048 : next_scan++;
+      const bool hit = serve(c, key);
+      if (hot && round >= 2) {
+        ++hot_requests;
+        hot_hits += hit;
+      }
+    }
+  }
+  return double(hot_hits) / double(hot_requests);
+}
+
+}  // namespace
+
+// The baseline the learner starts from (version 1) is recency plus S3-FIFO's lesson about
+// newcomers: a scan's keys, accessed once, leave before the hot keys that LRU would let them
+// flush. With the shift at 0 it is plain recency (LRU over the whole bucket).
+TEST(OnlineLearning, BaselineLetsAScanPassWithoutFlushingTheHotSet) {
+  const double recency = hot_hit_ratio_under_baseline(0.0f);
+  const double newcomer = hot_hit_ratio_under_baseline(3.0f);
+  EXPECT_GT(newcomer, recency + 0.15) << "recency " << recency << " newcomer-aware " << newcomer;
+
+  cache_t plain(online_config(4096, 0.01));
+  auto config = online_config(4096, 0.01);
+  config.online.baseline_newcomer_shift = 0.0f;
+  cache_t lru(config);
+  EXPECT_TRUE(belady::model::ranks_by_recency_alone(lru.models().active()->params));
+  const auto p = plain.models().active()->params;
+  EXPECT_FALSE(belady::model::ranks_by_recency_alone(p));
+  EXPECT_EQ(p.w[belady::model::feature::once], 3.0f);
+  EXPECT_EQ(p.w[belady::model::feature::ghost], -3.0f);
+  EXPECT_EQ(plain.models().active_version(), 1u);
+}
+
+TEST(OnlineLearning, BaselineShiftOutOfRangeIsRejected) {
+  auto config = online_config(4096, 0.01);
+  config.online.baseline_newcomer_shift = 9.0f;
+  try {
+    cache_t c(config);
+    FAIL() << "a shift of 9 was accepted";
+  } catch (const belady::invalid_argument& e) {
+    EXPECT_NE(std::string(e.what()).find("online.baseline_newcomer_shift"), std::string::npos) << e.what();
+  }
+  config.online.baseline_newcomer_shift = -1.0f;
+  EXPECT_THROW(cache_t{config}, belady::invalid_argument);
+}

@@ -37,6 +37,13 @@ namespace belady::model {
 
 inline constexpr int feature_count = 16;
 
+/// Indices of the features in the table above (for hand-made models and tests).
+namespace feature {
+inline constexpr int log_delta = 0, log_gap1 = 1, log_gap2 = 2, log_count = 3, log_age = 4, log_mean_gap = 5,
+                     phase_early = 6, phase_late = 7, gap_trend = 8, delta_over_gap = 9, once = 10, log_sketch = 11,
+                     ghost = 12, occupancy = 13, log_since_write = 14, decayed_count = 15;
+}  // namespace feature
+
 /// The features use these two approximations instead of the math library on purpose: the same
 /// arithmetic on the host and the device (so a model trained through one backend sees the same
 /// features on the other), and about 10x cheaper than std::log2 / std::exp2 on the host, where
