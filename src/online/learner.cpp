@@ -36,27 +36,30 @@ std::string format(const char* fmt, double a = 0, double b = 0, double c = 0, do
 /// How the notes of the ensembles the learner installs begin (it tells them from class models).
 constexpr std::string_view ensemble_note = "ensemble";
 
-/// The baseline the registry can always roll back to. With `newcomer_shift` 0 a recency model:
-/// it ranks by recency alone, so the cache evicts the least recently used slot of the whole bucket
-/// under it (model::ranks_by_recency_alone), not of a sample of candidates. Otherwise recency
-/// plus S3-FIFO's lessons as two weights of the linear model: a key seen once since it entered
-/// (one-hit wonders, scans) looks `newcomer_shift` doublings staler, so it leaves before
-/// established keys of about the same recency (S3-FIFO's small queue), and a key that returned
-/// from the ghost filter as many fresher (S3-FIFO's ghost queue, ARC's ghost lists). The trainer
-/// does not start from it: its first model is fitted from scratch on the sampled data.
-std::string fmt_shift(float shift) {
+std::string fmt_number(float x) {
   char buf[32];
-  std::snprintf(buf, sizeof buf, "%g", static_cast<double>(shift));
+  std::snprintf(buf, sizeof buf, "%g", static_cast<double>(x));
   return buf;
 }
 
-model::model_params baseline_model(float newcomer_shift) {
+/// The baseline the registry can always roll back to. With both weights 0 a recency model: it
+/// ranks by recency alone, so the cache evicts the least recently used slot of the whole bucket
+/// under it (model::ranks_by_recency_alone), not of a sample of candidates. Otherwise recency
+/// plus S3-FIFO's lessons and frequency as weights of the linear model: a key seen once since it
+/// entered (one-hit wonders, scans) looks `newcomer_shift` doublings staler, so it leaves before
+/// established keys of about the same recency (S3-FIFO's small queue); a key that returned from
+/// the ghost filter looks as many fresher (S3-FIFO's ghost queue, ARC's ghost lists); each
+/// doubling of a key's accesses since it entered makes it look `frequency_weight` doublings
+/// fresher (what W-TinyLFU's frequency comparison rewards). The trainer does not start from it:
+/// its first model is fitted from scratch on the sampled data.
+model::model_params baseline_model(float newcomer_shift, float frequency_weight) {
   model::model_params p;
   p.kind = model::model_kind::linear;
   for (int i = 0; i < feature_count; ++i) p.inv_std[i] = 1.0f;
   p.w[model::feature::log_delta] = 1.0f;
   p.w[model::feature::once] = newcomer_shift;
   p.w[model::feature::ghost] = -newcomer_shift;
+  p.w[model::feature::log_count] = -frequency_weight;
   return p;
 }
 
@@ -102,11 +105,14 @@ learner::learner(const online_config& config, const cache_shape& shape, model::m
       horizon_ticks_(config.horizon_capacities * double(shape.capacity)) {
   if (!registry_.active()) {
     model::model_info info;
-    info.note = config_.baseline_newcomer_shift > 0
-                    ? "online learning's baseline: recency, newcomers " + fmt_shift(config_.baseline_newcomer_shift) +
-                          " doublings staler and ghost returners as many fresher"
-                    : "online learning's baseline: recency (LRU over the whole bucket)";
-    registry_.install(baseline_model(config_.baseline_newcomer_shift), info, true);
+    const model::model_params baseline =
+        baseline_model(config_.baseline_newcomer_shift, config_.baseline_frequency_weight);
+    info.note = model::ranks_by_recency_alone(baseline)
+                    ? "online learning's baseline: recency (LRU over the whole bucket)"
+                    : "online learning's baseline: recency; newcomers " + fmt_number(config_.baseline_newcomer_shift) +
+                          " doublings staler, ghost returners as many fresher; " +
+                          fmt_number(config_.baseline_frequency_weight) + " doublings fresher per doubling of accesses";
+    registry_.install(baseline, info, true);
   }
   mini_sim_options o = sim_options();
   o.candidate_log = 2 * std::max<std::size_t>(config_.sample_buffer, 4096) + 16;
@@ -411,7 +417,7 @@ void learner::train_candidate(std::uint64_t tick, clock::time_point now) {
   const bool baseline = active->version == 1 && active->params.kind == model::model_kind::linear &&
                         active->info.training_samples == 0;
   if (baseline) {
-    // The recency baseline is not a trained model: start from scratch (or a fresh MLP).
+    // The baseline is hand-set, not trained: start from scratch (or a fresh MLP).
     start = config_.mlp_hidden > 0 ? fresh_mlp(config_.mlp_hidden, config_.seed) : model::model_params{};
   }
   sgd_options o;

@@ -263,10 +263,11 @@ namespace {
 
 // A hot set the cache could hold, interleaved with a scan of keys never seen again that is larger
 // than the cache. The live hit ratio of the hot set with no training (only the baseline serves).
-double hot_hit_ratio_under_baseline(float newcomer_shift) {
+double hot_hit_ratio_under_baseline(float newcomer_shift, float frequency_weight) {
   auto config = online_config(4096, 0.01);
   config.online.train_every_samples = 1u << 30;  // the baseline serves throughout
   config.online.baseline_newcomer_shift = newcomer_shift;
+  config.online.baseline_frequency_weight = frequency_weight;
   cache_t c(config);
   std::mt19937_64 rng(21);
   std::uint64_t next_scan = 1u << 20;
@@ -289,34 +290,51 @@ double hot_hit_ratio_under_baseline(float newcomer_shift) {
 }  // namespace
 
 // The baseline the learner starts from (version 1) is recency plus S3-FIFO's lesson about
-// newcomers: a scan's keys, accessed once, leave before the hot keys that LRU would let them
-// flush. With the shift at 0 it is plain recency (LRU over the whole bucket).
+// newcomers and a weight on frequency: a scan's keys, accessed once, leave before the hot keys
+// that LRU would let them flush. Each part alone lets the scan pass; with both weights at 0 it is
+// plain recency (LRU over the whole bucket).
 TEST(OnlineLearning, BaselineLetsAScanPassWithoutFlushingTheHotSet) {
-  const double recency = hot_hit_ratio_under_baseline(0.0f);
-  const double newcomer = hot_hit_ratio_under_baseline(3.0f);
+  const double recency = hot_hit_ratio_under_baseline(0.0f, 0.0f);
+  const double newcomer = hot_hit_ratio_under_baseline(3.0f, 0.0f);
+  const double frequency = hot_hit_ratio_under_baseline(0.0f, 1.0f);
+  const double both = hot_hit_ratio_under_baseline(3.0f, 1.0f);
   EXPECT_GT(newcomer, recency + 0.15) << "recency " << recency << " newcomer-aware " << newcomer;
+  EXPECT_GT(frequency, recency + 0.05) << "recency " << recency << " frequency " << frequency;
+  EXPECT_GT(both, recency + 0.15) << "recency " << recency << " both " << both;
 
-  cache_t plain(online_config(4096, 0.01));
+  cache_t defaults(online_config(4096, 0.01));
   auto config = online_config(4096, 0.01);
   config.online.baseline_newcomer_shift = 0.0f;
+  config.online.baseline_frequency_weight = 0.0f;
   cache_t lru(config);
   EXPECT_TRUE(belady::model::ranks_by_recency_alone(lru.models().active()->params));
-  const auto p = plain.models().active()->params;
+  const auto p = defaults.models().active()->params;
   EXPECT_FALSE(belady::model::ranks_by_recency_alone(p));
+  EXPECT_EQ(p.w[belady::model::feature::log_delta], 1.0f);
   EXPECT_EQ(p.w[belady::model::feature::once], 3.0f);
   EXPECT_EQ(p.w[belady::model::feature::ghost], -3.0f);
-  EXPECT_EQ(plain.models().active_version(), 1u);
+  EXPECT_EQ(p.w[belady::model::feature::log_count], -1.0f);
+  EXPECT_EQ(defaults.models().active_version(), 1u);
 }
 
-TEST(OnlineLearning, BaselineShiftOutOfRangeIsRejected) {
+TEST(OnlineLearning, BaselineWeightsOutOfRangeAreRejected) {
+  // The error names the setting that was wrong.
+  auto rejected_naming = [](const belady::cache_config& config) -> std::string {
+    try {
+      cache_t c(config);
+    } catch (const belady::invalid_argument& e) {
+      return e.what();
+    }
+    return "accepted";
+  };
   auto config = online_config(4096, 0.01);
   config.online.baseline_newcomer_shift = 9.0f;
-  try {
-    cache_t c(config);
-    FAIL() << "a shift of 9 was accepted";
-  } catch (const belady::invalid_argument& e) {
-    EXPECT_NE(std::string(e.what()).find("online.baseline_newcomer_shift"), std::string::npos) << e.what();
-  }
+  EXPECT_NE(rejected_naming(config).find("online.baseline_newcomer_shift"), std::string::npos);
   config.online.baseline_newcomer_shift = -1.0f;
-  EXPECT_THROW(cache_t{config}, belady::invalid_argument);
+  EXPECT_NE(rejected_naming(config).find("online.baseline_newcomer_shift"), std::string::npos);
+  config.online.baseline_newcomer_shift = 3.0f;
+  config.online.baseline_frequency_weight = 5.0f;
+  EXPECT_NE(rejected_naming(config).find("online.baseline_frequency_weight"), std::string::npos);
+  config.online.baseline_frequency_weight = 0.0f;
+  EXPECT_EQ(rejected_naming(config), "accepted");
 }
