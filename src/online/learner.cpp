@@ -109,9 +109,9 @@ learner::learner(const online_config& config, const cache_shape& shape, model::m
         baseline_model(config_.baseline_newcomer_shift, config_.baseline_frequency_weight);
     info.note = model::ranks_by_recency_alone(baseline)
                     ? "online learning's baseline: recency (LRU over the whole bucket)"
-                    : "online learning's baseline: recency; newcomers " + fmt_number(config_.baseline_newcomer_shift) +
-                          " doublings staler, ghost returners as many fresher; " +
-                          fmt_number(config_.baseline_frequency_weight) + " doublings fresher per doubling of accesses";
+                    : "online learning's baseline: recency, newcomer shift " +
+                          fmt_number(config_.baseline_newcomer_shift) + ", frequency weight " +
+                          fmt_number(config_.baseline_frequency_weight);
     registry_.install(baseline, info, true);
   }
   mini_sim_options o = sim_options();

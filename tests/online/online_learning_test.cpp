@@ -315,6 +315,9 @@ TEST(OnlineLearning, BaselineLetsAScanPassWithoutFlushingTheHotSet) {
   EXPECT_EQ(p.w[belady::model::feature::ghost], -3.0f);
   EXPECT_EQ(p.w[belady::model::feature::log_count], -1.0f);
   EXPECT_EQ(defaults.models().active_version(), 1u);
+  // The registry's history says which baseline version 1 is.
+  EXPECT_EQ(defaults.models().record(1)->info.note, "online learning's baseline: recency, newcomer shift 3, frequency weight 1");
+  EXPECT_EQ(lru.models().record(1)->info.note, "online learning's baseline: recency (LRU over the whole bucket)");
 }
 
 TEST(OnlineLearning, BaselineWeightsOutOfRangeAreRejected) {
