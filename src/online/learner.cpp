@@ -36,12 +36,6 @@ std::string format(const char* fmt, double a = 0, double b = 0, double c = 0, do
 /// How the notes of the ensembles the learner installs begin (it tells them from class models).
 constexpr std::string_view ensemble_note = "ensemble";
 
-std::string fmt_number(float x) {
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%g", static_cast<double>(x));
-  return buf;
-}
-
 /// The baseline the registry can always roll back to. With both weights 0 a recency model: it
 /// ranks by recency alone, so the cache evicts the least recently used slot of the whole bucket
 /// under it (model::ranks_by_recency_alone), not of a sample of candidates. Otherwise recency
@@ -109,9 +103,8 @@ learner::learner(const online_config& config, const cache_shape& shape, model::m
         baseline_model(config_.baseline_newcomer_shift, config_.baseline_frequency_weight);
     info.note = model::ranks_by_recency_alone(baseline)
                     ? "online learning's baseline: recency (LRU over the whole bucket)"
-                    : "online learning's baseline: recency, newcomer shift " +
-                          fmt_number(config_.baseline_newcomer_shift) + ", frequency weight " +
-                          fmt_number(config_.baseline_frequency_weight);
+                    : format("online learning's baseline: recency, newcomer shift %g, frequency weight %g",
+                             config_.baseline_newcomer_shift, config_.baseline_frequency_weight);
     registry_.install(baseline, info, true);
   }
   mini_sim_options o = sim_options();

@@ -18,6 +18,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "model/model_test_util.hpp"
 #include "ops/cache_snapshot.hpp"
 #include "ops/snapshot_file.hpp"
 #include "ops/snapshot_workload.hpp"
@@ -27,21 +28,12 @@ namespace {
 namespace fs = std::filesystem;
 using belady_test::snap_cache;
 
-// This process's scratch directory, removed when the process exits (ctest runs every test in its
-// own process, so each leaves one behind otherwise). Children forked and exec'd into the snapshot
+// This process's scratch folder, removed when the process exits (ctest runs every test in its own
+// process, so each would leave one behind otherwise). Children forked and exec'd into the snapshot
 // helper share it by path; they exit through _exit or a signal and never remove it.
-struct scratch_directory {
-  fs::path path = fs::temp_directory_path() / ("belady-snapshot-" + std::to_string(::getpid()));
-  scratch_directory() { fs::create_directories(path); }
-  ~scratch_directory() {
-    std::error_code ignored;
-    fs::remove_all(path, ignored);
-  }
-};
-
 fs::path scratch(const std::string& name) {
-  static const scratch_directory dir;
-  return dir.path / name;
+  static const belady::model::test::temp_dir dir("snapshot");
+  return dir.path() / name;
 }
 
 std::string message_of(const std::function<void()>& f) {
