@@ -8,6 +8,7 @@
 //                 [--online [--sample-rate R] [--train-every N] [--step-every N] [--seed S] [--mlp H]
 //                           [--horizon CAPACITIES] [--epochs N] [--learning-rate LR]
 //                           [--max-eval N] [--watch N] [--baseline-shift S] [--baseline-frequency F]
+//                           [--baseline-gap G]
 //                           [--specialise [--ensemble] [--class-window N] [--class-stride N]]]
 //
 // Capacities count objects; with --bytes they count bytes (traces with sizes: oracle-general) and
@@ -56,6 +57,7 @@ struct cli {
   float learning_rate = 0;      ///< online: Adam's step (0: the library's default)
   float baseline_shift = -1;    ///< online: the baseline's newcomer shift (< 0: the library's default)
   float baseline_frequency = -1;  ///< online: the baseline's frequency weight (< 0: the library's default)
+  float baseline_gap = -1;        ///< online: the baseline's gap weight (< 0: the library's default)
   std::size_t max_eval = 0;     ///< online: sampled requests before an undecided candidate is rejected (0: default)
   std::size_t watch = 0;        ///< online: sampled requests a promotion is watched (0: default)
   belady::specialisation_config specialise{};  ///< online: workload specialisation
@@ -74,7 +76,7 @@ struct cli {
                "                     [--online [--sample-rate R] [--train-every N] [--step-every N] [--seed S]\n"
                "                               [--mlp H] [--horizon CAPACITIES] [--epochs N] [--learning-rate LR]\n"
                "                               [--max-eval N] [--watch N] [--baseline-shift S]\n"
-               "                               [--baseline-frequency F]\n"
+               "                               [--baseline-frequency F] [--baseline-gap G]\n"
                "                               [--specialise [--ensemble] [--class-window N]\n"
                "                                                       [--class-stride N]]]\n"
                "formats: oracle-general u32be i32be i64be arc lines csv (.xz/.zst read transparently)\n";
@@ -172,6 +174,10 @@ cli parse(int argc, char** argv) {
     else if (a == "--baseline-frequency") {
       c.baseline_frequency = std::stof(value());
       if (!(c.baseline_frequency >= 0)) usage_error("--baseline-frequency needs a number >= 0");
+    }
+    else if (a == "--baseline-gap") {
+      c.baseline_gap = std::stof(value());
+      if (!(c.baseline_gap >= 0)) usage_error("--baseline-gap needs a number >= 0");
     }
     else if (a == "--max-eval") c.max_eval = parse_count(a, value(), false);
     else if (a == "--watch") c.watch = parse_count(a, value(), false);
@@ -348,6 +354,7 @@ int main(int argc, char** argv) {
           if (c.max_eval > 0) o.online_config.max_eval_requests = c.max_eval;
           if (c.baseline_shift >= 0) o.online_config.baseline_newcomer_shift = c.baseline_shift;
           if (c.baseline_frequency >= 0) o.online_config.baseline_frequency_weight = c.baseline_frequency;
+          if (c.baseline_gap >= 0) o.online_config.baseline_gap_weight = c.baseline_gap;
           if (c.watch > 0) o.online_config.watch_samples = c.watch;
           o.online_config.specialise = c.specialise;
           o.online_step_every = c.step_every;

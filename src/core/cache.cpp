@@ -559,6 +559,7 @@ void check_online(const cache_config& c, detail::table_shape& shape) {
   check_range("mlp_hidden", o.mlp_hidden, 0, model::max_hidden);
   check_range("baseline_newcomer_shift", o.baseline_newcomer_shift, 0.0, 8.0);
   check_range("baseline_frequency_weight", o.baseline_frequency_weight, 0.0, 4.0);
+  check_range("baseline_gap_weight", o.baseline_gap_weight, 0.0, 2.0);
   if (o.specialise.enabled) {
     check_range("specialise.window", double(o.specialise.window), 1024, 65536);
     check_range("specialise.stride", double(o.specialise.stride), 256, double(o.specialise.window));

@@ -44,9 +44,11 @@ constexpr std::string_view ensemble_note = "ensemble";
 /// established keys of about the same recency (S3-FIFO's small queue); a key that returned from
 /// the ghost filter looks as many fresher (S3-FIFO's ghost queue, ARC's ghost lists); each
 /// doubling of a key's accesses since it entered makes it look `frequency_weight` doublings
-/// fresher (what W-TinyLFU's frequency comparison rewards). The trainer does not start from it:
+/// fresher (what W-TinyLFU's frequency comparison rewards); optionally each doubling of its last
+/// gap between accesses makes it look `gap_weight` doublings fresher (a key on a long cycle is
+/// not gone: off by default, see cache_config's online.baseline_gap_weight). The trainer does not start from it:
 /// its first model is fitted from scratch on the sampled data.
-model::model_params baseline_model(float newcomer_shift, float frequency_weight) {
+model::model_params baseline_model(float newcomer_shift, float frequency_weight, float gap_weight) {
   model::model_params p;
   p.kind = model::model_kind::linear;
   for (int i = 0; i < feature_count; ++i) p.inv_std[i] = 1.0f;
@@ -54,6 +56,7 @@ model::model_params baseline_model(float newcomer_shift, float frequency_weight)
   p.w[model::feature::once] = newcomer_shift;
   p.w[model::feature::ghost] = -newcomer_shift;
   p.w[model::feature::log_count] = -frequency_weight;
+  p.w[model::feature::log_gap1] = -gap_weight;
   return p;
 }
 
@@ -100,11 +103,12 @@ learner::learner(const online_config& config, const cache_shape& shape, model::m
   if (!registry_.active()) {
     model::model_info info;
     const model::model_params baseline =
-        baseline_model(config_.baseline_newcomer_shift, config_.baseline_frequency_weight);
+        baseline_model(config_.baseline_newcomer_shift, config_.baseline_frequency_weight, config_.baseline_gap_weight);
     info.note = model::ranks_by_recency_alone(baseline)
                     ? "online learning's baseline: recency (LRU over the whole bucket)"
                     : format("online learning's baseline: recency, newcomer shift %g, frequency weight %g",
                              config_.baseline_newcomer_shift, config_.baseline_frequency_weight);
+    if (config_.baseline_gap_weight != 0) info.note += format(", gap weight %g", config_.baseline_gap_weight);
     registry_.install(baseline, info, true);
   }
   mini_sim_options o = sim_options();

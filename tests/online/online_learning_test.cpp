@@ -340,4 +340,61 @@ TEST(OnlineLearning, BaselineWeightsOutOfRangeAreRejected) {
   EXPECT_NE(rejected_naming(config).find("online.baseline_frequency_weight"), std::string::npos);
   config.online.baseline_frequency_weight = 0.0f;
   EXPECT_EQ(rejected_naming(config), "accepted");
+  config.online.baseline_gap_weight = 2.5f;
+  EXPECT_NE(rejected_naming(config).find("online.baseline_gap_weight"), std::string::npos);
+  config.online.baseline_gap_weight = -0.25f;
+  EXPECT_NE(rejected_naming(config).find("online.baseline_gap_weight"), std::string::npos);
+  config.online.baseline_gap_weight = 0.25f;
+  EXPECT_EQ(rejected_naming(config), "accepted");
+}
+
+namespace {
+
+// One bucket of 16 slots, every slot a candidate, only the baseline serving. Two keys with the
+// same accesses and about the same recency: `cycling` was last requested before `bursty` but
+// had a long gap before that; `bursty` was requested twice in a row. The 14 others are requested
+// often and recently, so the eviction chooses between these two. Returns whether `cycling`
+// survived a newcomer's insert.
+bool long_gap_key_survives(float gap_weight) {
+  auto config = online_config(16, 0.01);
+  config.bucket_size = 16;
+  config.learned_candidates = 16;
+  config.online.train_every_samples = 1u << 30;
+  config.online.baseline_gap_weight = gap_weight;
+  cache_t c(config);
+  const std::uint64_t cycling = 1000, bursty = 2000, newcomer = 3000;
+  EXPECT_FALSE(serve(c, cycling));
+  for (std::uint64_t k = 1; k <= 14; ++k) EXPECT_FALSE(serve(c, k));
+  for (int round = 0; round < 20; ++round)
+    for (std::uint64_t k = 1; k <= 14; ++k) EXPECT_TRUE(serve(c, k));
+  EXPECT_TRUE(serve(c, cycling));  // its gap: about 300 ticks
+  EXPECT_FALSE(serve(c, bursty));
+  EXPECT_TRUE(serve(c, bursty));  // its gap: 1 tick
+  for (int round = 0; round < 20; ++round)
+    for (std::uint64_t k = 1; k <= 14; ++k) EXPECT_TRUE(serve(c, k));
+  EXPECT_FALSE(serve(c, newcomer));  // the bucket is full: one of the two leaves
+  const std::uint64_t keys[2] = {cycling, bursty};
+  bool found[2] = {false, false};
+  EXPECT_EQ(c.contains(keys, found), 1u);
+  return found[0];
+}
+
+}  // namespace
+
+// The optional gap weight: a key on a long cycle outlives a key with a short gap that has gone
+// quiet. Without it the older of the two (by a few ticks) leaves, as under recency.
+TEST(OnlineLearning, BaselineGapWeightKeepsAKeyOnALongCycle) {
+  EXPECT_FALSE(long_gap_key_survives(0.0f));
+  EXPECT_TRUE(long_gap_key_survives(0.25f));
+
+  auto config = online_config(4096, 0.01);
+  config.online.baseline_gap_weight = 0.25f;
+  cache_t c(config);
+  const auto p = c.models().active()->params;
+  EXPECT_EQ(p.w[belady::model::feature::log_gap1], -0.25f);
+  EXPECT_EQ(p.w[belady::model::feature::log_count], -1.0f);
+  EXPECT_EQ(c.models().record(1)->info.note,
+            "online learning's baseline: recency, newcomer shift 3, frequency weight 1, gap weight 0.25");
+  cache_t defaults(online_config(4096, 0.01));
+  EXPECT_EQ(defaults.models().active()->params.w[belady::model::feature::log_gap1], 0.0f);
 }
