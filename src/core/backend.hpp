@@ -143,8 +143,16 @@ class backend {
   virtual void synchronize(stream_view s) = 0;
 };
 
+/// The host backend. With the environment variable BELADY_HOST_EMULATE_TILE=32 (tests only) it
+/// runs every per-key operation as the cuda backend does, 32 lanes of a tile in lockstep
+/// (src/host/lockstep_tile.hpp); invalid_argument for another value, backend_unavailable in a
+/// sanitizer build.
 template <class Key>
 std::unique_ptr<backend<Key>> make_host_backend(const table_shape& shape, std::uint32_t threads);
+
+/// Emulated tiles (above): per-key calls whose lanes returned different results, since the start
+/// of the process. The device counts lane 0's; a difference means lanes disagreed on an outcome.
+std::atomic<std::uint64_t>& lockstep_result_mismatches();
 
 /// Defined only when the cuda backend is built (BELADY_WITH_CUDA).
 template <class Key>

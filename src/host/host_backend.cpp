@@ -13,6 +13,7 @@
 
 #include "../core/backend_impl.hpp"
 #include "belady/error.hpp"
+#include "lockstep_tile.hpp"
 #include "thread_pool.hpp"
 
 namespace belady::detail {
@@ -79,11 +80,7 @@ class host_executor {
 
   template <class Op>
   outcome_counts run(std::size_t n, const Op& op, stream_view, bool /*count*/) {
-    outcome_counts total;
-    std::mutex m;
-    const std::size_t grain = std::clamp<std::size_t>(n / (pool_.threads() * 8), 256, 16384);
-    pool_.parallel_for(n, grain, [&](std::size_t lo, std::size_t hi) {
-      outcome_counts local;
+    return over_ranges(n, 256, 16384, [&](std::size_t lo, std::size_t hi, outcome_counts& local) {
       const host_tile t;
       if constexpr (requires { op.prefetch(lo); }) {
         // Per-key ops probe a random bucket each: with their first lines requested `ahead` keys
@@ -100,10 +97,7 @@ class host_executor {
       } else {
         for (std::size_t i = lo; i < hi; ++i) local.add(op(t, i));
       }
-      std::lock_guard lock(m);
-      total.merge(local);
     });
-    return total;
   }
 
   host_counter make_counter(stream_view) { return host_counter{}; }
@@ -129,14 +123,72 @@ class host_executor {
   void synchronize_all() {}
   void check_accessible(const void*, const char*) const {}
 
- private:
+ protected:
+  /// Splits [0, n) over the pool, about 8 ranges per thread within [min_grain, max_grain] keys;
+  /// body(lo, hi, counts) serves one range; the counts are summed.
+  template <class Body>
+  outcome_counts over_ranges(std::size_t n, std::size_t min_grain, std::size_t max_grain, const Body& body) {
+    outcome_counts total;
+    std::mutex m;
+    const std::size_t grain = std::clamp<std::size_t>(n / (pool_.threads() * 8), min_grain, max_grain);
+    pool_.parallel_for(n, grain, [&](std::size_t lo, std::size_t hi) {
+      outcome_counts local;
+      body(lo, hi, local);
+      std::lock_guard lock(m);
+      total.merge(local);
+    });
+    return total;
+  }
+
   thread_pool pool_;
 };
 
+/// The host executor with every per-key operation run as the cuda backend runs it: the lanes of a
+/// tile of N in lockstep (lockstep_tile.hpp), keys in order within each worker's range. Tests
+/// only (BELADY_HOST_EMULATE_TILE): it is about 1,000 times slower.
+template <unsigned N>
+class lockstep_executor : public host_executor {
+ public:
+  using host_executor::host_executor;
+
+  template <class Op>
+  outcome_counts run(std::size_t n, const Op& op, stream_view, bool /*count*/) {
+    return over_ranges(n, 64, 4096, [&](std::size_t lo, std::size_t hi, outcome_counts& local) {
+      lockstep_group<N> group;
+      std::uint64_t mismatches = 0;
+      for (std::size_t i = lo; i < hi; ++i) {
+        auto lane = [&](unsigned l) -> std::uint64_t { return op(lockstep_tile<N>{&group, l}, i); };
+        local.add(group.run(lane, mismatches));
+      }
+      lockstep_result_mismatches().fetch_add(mismatches, std::memory_order_relaxed);
+    });
+  }
+};
+
+/// BELADY_HOST_EMULATE_TILE: unset or 0, the host path; 32, the device's tile emulated.
+unsigned emulated_tile_lanes() {
+  const char* v = std::getenv("BELADY_HOST_EMULATE_TILE");
+  if (v == nullptr || *v == 0 || std::strcmp(v, "0") == 0) return 0;
+  if (std::strcmp(v, "32") != 0)
+    throw invalid_argument(std::string("belady: BELADY_HOST_EMULATE_TILE is \"") + v +
+                           "\", expected 32 (the cuda backend's tile) or 0 (off)");
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+  throw backend_unavailable("belady: BELADY_HOST_EMULATE_TILE is not available in a sanitizer build (its fibers switch "
+                            "stacks behind the sanitizer's back)");
+#endif
+  return 32;
+}
+
 }  // namespace
+
+std::atomic<std::uint64_t>& lockstep_result_mismatches() {
+  static std::atomic<std::uint64_t> count{0};
+  return count;
+}
 
 template <class Key>
 std::unique_ptr<backend<Key>> make_host_backend(const table_shape& shape, std::uint32_t threads) {
+  if (emulated_tile_lanes() == 32) return std::make_unique<backend_impl<Key, lockstep_executor<32>>>(shape, threads);
   return std::make_unique<backend_impl<Key, host_executor>>(shape, threads);
 }
 
