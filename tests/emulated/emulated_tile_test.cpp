@@ -221,3 +221,43 @@ TEST(EmulatedTile, UnsupportedLaneCountsAreRejected) {
   }
   ::unsetenv("BELADY_HOST_EMULATE_TILE");
 }
+
+// What the learned policy records beside serving: the training log of eviction candidates (lane 0
+// writes each entry) and online learning's sampled access events (lane 0 appends them).
+TEST(EmulatedTile, CandidateLogAndSampledEventsMatchTheHost) {
+  SKIP_UNLESS_EMULATION_AVAILABLE();
+  belady::cache_config cfg = config_for(belady::policy::learned, 128);
+  cfg.online.enabled = true;
+  cfg.online.manual = true;
+  cfg.online.sample_rate = 0.2;
+  cfg.online.train_every_samples = 1u << 30;  // no training: only the logs are compared
+  auto host = make(cfg, false);
+  auto lanes = make(cfg, true);
+  const model_params model = dense_model();
+  harness* h[2] = {host.get(), lanes.get()};
+  for (harness* x : h) {
+    x->c.models().install(model);
+    x->c.set_candidate_log(1 << 16);
+  }
+  std::mt19937_64 rng(9);
+  for (int round = 0; round < 40; ++round) {
+    std::vector<std::uint64_t> keys(32);
+    for (auto& k : keys) k = 1 + rng() % (3 * cfg.capacity);
+    for (harness* x : h) {
+      (void)x->find(keys);
+      (void)x->insert(keys, keys);
+    }
+  }
+  const auto a = host->c.take_candidate_log(), b = lanes->c.take_candidate_log();
+  EXPECT_GT(a.keys.size(), 100u);
+  EXPECT_EQ(a.keys, b.keys);
+  EXPECT_EQ(a.times, b.times);
+  EXPECT_EQ(a.features, b.features);
+  host->c.online_step();
+  lanes->c.online_step();
+  const auto ra = host->c.online_status(), rb = lanes->c.online_status();
+  EXPECT_GT(ra.sampled_events, 100u);
+  EXPECT_EQ(ra.sampled_events, rb.sampled_events);
+  EXPECT_EQ(ra.sampled_requests, rb.sampled_requests);
+  EXPECT_EQ(ra.dropped_events, rb.dropped_events);
+}
