@@ -56,7 +56,7 @@ model::model_params baseline_model(float newcomer_shift, float frequency_weight,
   p.w[model::feature::once] = newcomer_shift;
   p.w[model::feature::ghost] = -newcomer_shift;
   p.w[model::feature::log_count] = -frequency_weight;
-  p.w[model::feature::log_gap1] = -gap_weight;
+  if (gap_weight != 0) p.w[model::feature::log_gap1] = -gap_weight;  // not -0: the same bytes as before it existed
   return p;
 }
 
