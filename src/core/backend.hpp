@@ -153,6 +153,9 @@ std::unique_ptr<backend<Key>> make_host_backend(const table_shape& shape, std::u
 /// Emulated tiles (above): per-key calls whose lanes returned different results, since the start
 /// of the process. The device counts lane 0's; a difference means lanes disagreed on an outcome.
 std::atomic<std::uint64_t>& lockstep_result_mismatches();
+/// Emulated tiles: per-key calls served, since the start of the process (tests check that the
+/// emulation was on).
+std::atomic<std::uint64_t>& lockstep_keys_served();
 
 /// Defined only when the cuda backend is built (BELADY_WITH_CUDA).
 template <class Key>

@@ -13,8 +13,21 @@
 
 #include "../core/backend_impl.hpp"
 #include "belady/error.hpp"
-#include "lockstep_tile.hpp"
 #include "thread_pool.hpp"
+
+// The emulated device tile needs ucontext fibers (glibc) and no sanitizer watching the stacks.
+#if defined(__has_feature)
+#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer) || __has_feature(memory_sanitizer)
+#define BELADY_SANITIZED 1
+#endif
+#endif
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+#define BELADY_SANITIZED 1
+#endif
+#if defined(__GLIBC__) && __has_include(<ucontext.h>) && !defined(BELADY_SANITIZED)
+#define BELADY_HAVE_LOCKSTEP 1
+#include "lockstep_tile.hpp"
+#endif
 
 namespace belady::detail {
 namespace {
@@ -143,6 +156,7 @@ class host_executor {
   thread_pool pool_;
 };
 
+#if BELADY_HAVE_LOCKSTEP
 /// The host executor with every per-key operation run as the cuda backend runs it: the lanes of a
 /// tile of N in lockstep (lockstep_tile.hpp), keys in order within each worker's range. Tests
 /// only (BELADY_HOST_EMULATE_TILE): it is about 1,000 times slower.
@@ -154,16 +168,18 @@ class lockstep_executor : public host_executor {
   template <class Op>
   outcome_counts run(std::size_t n, const Op& op, stream_view, bool /*count*/) {
     return over_ranges(n, 64, 4096, [&](std::size_t lo, std::size_t hi, outcome_counts& local) {
-      lockstep_group<N> group;
+      static thread_local lockstep_group<N> group;  // its stacks are mapped once per thread
       std::uint64_t mismatches = 0;
       for (std::size_t i = lo; i < hi; ++i) {
         auto lane = [&](unsigned l) -> std::uint64_t { return op(lockstep_tile<N>{&group, l}, i); };
         local.add(group.run(lane, mismatches));
       }
       lockstep_result_mismatches().fetch_add(mismatches, std::memory_order_relaxed);
+      lockstep_keys_served().fetch_add(hi - lo, std::memory_order_relaxed);
     });
   }
 };
+#endif
 
 /// BELADY_HOST_EMULATE_TILE: unset or 0, the host path; 32, the device's tile emulated.
 unsigned emulated_tile_lanes() {
@@ -172,11 +188,13 @@ unsigned emulated_tile_lanes() {
   if (std::strcmp(v, "32") != 0)
     throw invalid_argument(std::string("belady: BELADY_HOST_EMULATE_TILE is \"") + v +
                            "\", expected 32 (the cuda backend's tile) or 0 (off)");
-#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
-  throw backend_unavailable("belady: BELADY_HOST_EMULATE_TILE is not available in a sanitizer build (its fibers switch "
-                            "stacks behind the sanitizer's back)");
-#endif
+#if BELADY_HAVE_LOCKSTEP
   return 32;
+#else
+  throw backend_unavailable(
+      "belady: BELADY_HOST_EMULATE_TILE is not available in this build (it needs glibc's ucontext fibers, and no "
+      "sanitizer: the fibers switch stacks behind the sanitizer's back)");
+#endif
 }
 
 }  // namespace
@@ -186,9 +204,18 @@ std::atomic<std::uint64_t>& lockstep_result_mismatches() {
   return count;
 }
 
+std::atomic<std::uint64_t>& lockstep_keys_served() {
+  static std::atomic<std::uint64_t> count{0};
+  return count;
+}
+
 template <class Key>
 std::unique_ptr<backend<Key>> make_host_backend(const table_shape& shape, std::uint32_t threads) {
+#if BELADY_HAVE_LOCKSTEP
   if (emulated_tile_lanes() == 32) return std::make_unique<backend_impl<Key, lockstep_executor<32>>>(shape, threads);
+#else
+  (void)emulated_tile_lanes();  // throws when the variable asks for what this build lacks
+#endif
   return std::make_unique<backend_impl<Key, host_executor>>(shape, threads);
 }
 

@@ -7,18 +7,22 @@
 //
 // Each lane is a fiber (ucontext) on the calling thread. A lane runs until it reaches a
 // collective (ballot, shfl, shfl_xor, sync) or returns; when every lane has, the collective is
-// resolved and they all go on. Lanes that reach different collectives, or where some return while
-// others wait, would hang or misbehave on a GPU: the emulator stops the process with a message
-// naming the lanes (a bug in the per-key code, not in the input). About 1,000 times slower than
-// the host path: for tests only.
+// resolved and they all go on. Lanes that reach different collectives (or shuffles of different
+// widths), or where some return while others wait, would hang or misbehave on a GPU: the emulator
+// stops the process with a message naming the lanes (a bug in the per-key code, not in the
+// input). Between collectives the lanes run one after another, in ascending order for one key and
+// descending for the next, so code that reads another lane's write without a sync() in between
+// gets both orders. What it cannot show: on the device only sync() orders memory, here every
+// collective does. About 300 to 1,000 times slower than the host path: for tests only.
+#include <sys/mman.h>
 #include <ucontext.h>
+#include <unistd.h>
 
 #include <cstddef>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
-#include <memory>
 #include <type_traits>
 
 namespace belady::detail {
@@ -28,9 +32,19 @@ class lockstep_group {
   static_assert(N >= 2 && N <= 32, "a tile has 2 to 32 lanes");
 
  public:
-  enum class at : std::uint8_t { running, ballot, shfl, sync, done };
+  enum class at : std::uint8_t { running, ballot, shfl_idx, shfl_xor, sync, done };
 
-  lockstep_group() : stacks_(new std::byte[N * stack_bytes]) {}
+  // Each lane's stack sits above a page that faults: an overflow stops the process instead of
+  // overwriting the next lane's stack.
+  lockstep_group() : page_(static_cast<std::size_t>(::sysconf(_SC_PAGESIZE))) {
+    const std::size_t bytes = N * (page_ + stack_bytes);
+    void* p = ::mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (p == MAP_FAILED) fail("cannot map the lanes' stacks");
+    stacks_ = static_cast<std::byte*>(p);
+    for (unsigned l = 0; l < N; ++l)
+      if (::mprotect(stacks_ + l * (page_ + stack_bytes), page_, PROT_NONE) != 0) fail("cannot protect a guard page");
+  }
+  ~lockstep_group() { ::munmap(stacks_, N * (page_ + stack_bytes)); }
   lockstep_group(const lockstep_group&) = delete;
   lockstep_group& operator=(const lockstep_group&) = delete;
 
@@ -41,8 +55,10 @@ class lockstep_group {
     fn_ = &fn;
     call_ = [](void* f, unsigned lane) { return (*static_cast<Fn*>(f))(lane); };
     for (unsigned l = 0; l < N; ++l) start_lane(l);
+    const bool descending = (keys_++ & 1) != 0;
     for (;;) {
-      for (unsigned l = 0; l < N; ++l) {
+      for (unsigned k = 0; k < N; ++k) {
+        const unsigned l = descending ? N - 1 - k : k;
         if (lanes_[l].where == at::done) continue;
         current() = this;
         if (swapcontext(&scheduler_, &lanes_[l].ctx) != 0) fail("swapcontext failed");
@@ -52,8 +68,10 @@ class lockstep_group {
       if (done == N) break;
       if (done != 0) diverged("some lanes returned while others wait at a collective");
       const at kind = lanes_[0].where;
-      for (unsigned l = 1; l < N; ++l)
+      for (unsigned l = 1; l < N; ++l) {
         if (lanes_[l].where != kind) diverged("lanes wait at different collectives");
+        if (lanes_[l].width != lanes_[0].width) diverged("lanes shuffle values of different widths");
+      }
       resolve(kind);
     }
     for (unsigned l = 1; l < N; ++l) mismatches += lanes_[l].result != lanes_[0].result;
@@ -61,11 +79,12 @@ class lockstep_group {
   }
 
   /// Called by lane `lane` at a collective: waits until every lane is there, returns its share.
-  std::uint64_t exchange(unsigned lane, at kind, std::uint64_t value, unsigned arg) {
+  std::uint64_t exchange(unsigned lane, at kind, std::uint64_t value, unsigned arg, unsigned width = 0) {
     lane_state& s = lanes_[lane];
     s.where = kind;
     s.value = value;
     s.arg = arg;
+    s.width = width;
     if (swapcontext(&s.ctx, &scheduler_) != 0) fail("swapcontext failed");
     return s.result;
   }
@@ -79,6 +98,7 @@ class lockstep_group {
     at where = at::done;
     std::uint64_t value = 0;
     unsigned arg = 0;
+    unsigned width = 0;  // bytes a shuffle moves
     std::uint64_t result = 0;
   };
 
@@ -88,7 +108,7 @@ class lockstep_group {
     lane_state& s = lanes_[l];
     s.where = at::running;
     if (getcontext(&s.ctx) != 0) fail("getcontext failed");
-    s.ctx.uc_stack.ss_sp = stacks_.get() + l * stack_bytes;
+    s.ctx.uc_stack.ss_sp = stacks_ + l * (page_ + stack_bytes) + page_;
     s.ctx.uc_stack.ss_size = stack_bytes;
     s.ctx.uc_link = &scheduler_;
     makecontext(&s.ctx, reinterpret_cast<void (*)()>(&lockstep_group::entry), 1, static_cast<int>(l));
@@ -99,10 +119,14 @@ class lockstep_group {
     return g;
   }
 
-  static void entry(int lane) {
+  static void entry(int lane) noexcept {
     lockstep_group* g = current();
     lane_state& s = g->lanes_[lane];
-    s.result = g->call_(g->fn_, static_cast<unsigned>(lane));
+    try {
+      s.result = g->call_(g->fn_, static_cast<unsigned>(lane));
+    } catch (...) {
+      fail("a lane threw (per-key code runs on a GPU too, where nothing may throw)");
+    }
     s.where = at::done;
     // Returning resumes uc_link: the scheduler.
   }
@@ -117,7 +141,8 @@ class lockstep_group {
           out[l] = mask;
           break;
         }
-        case at::shfl:
+        case at::shfl_idx:
+        case at::shfl_xor:
           if (lanes_[l].arg >= N) diverged("a shuffle reads a lane outside the tile");
           out[l] = lanes_[lanes_[l].arg].value;
           break;
@@ -145,7 +170,8 @@ class lockstep_group {
     switch (a) {
       case at::running: return "running";
       case at::ballot: return "ballot";
-      case at::shfl: return "shfl";
+      case at::shfl_idx: return "shfl";
+      case at::shfl_xor: return "shfl_xor";
       case at::sync: return "sync";
       case at::done: return "returned";
     }
@@ -154,7 +180,9 @@ class lockstep_group {
 
   ucontext_t scheduler_{};
   lane_state lanes_[N];
-  std::unique_ptr<std::byte[]> stacks_;
+  std::size_t page_;
+  std::byte* stacks_ = nullptr;
+  std::uint64_t keys_ = 0;
   void* fn_ = nullptr;
   std::uint64_t (*call_)(void*, unsigned) = nullptr;
 };
@@ -173,11 +201,11 @@ struct lockstep_tile {
   }
   template <class T>
   [[nodiscard]] T shfl(T v, std::uint32_t src) const {
-    return from_word<T>(g->exchange(lane, group::at::shfl, to_word(v), src));
+    return from_word<T>(g->exchange(lane, group::at::shfl_idx, to_word(v), src, sizeof(T)));
   }
   template <class T>
   [[nodiscard]] T shfl_xor(T v, std::uint32_t mask) const {
-    return from_word<T>(g->exchange(lane, group::at::shfl, to_word(v), lane ^ mask));
+    return from_word<T>(g->exchange(lane, group::at::shfl_xor, to_word(v), lane ^ mask, sizeof(T)));
   }
   void sync() const { (void)g->exchange(lane, group::at::sync, 0, 0); }
   /// As device_tile::copy: the lanes split the value into 16-byte, 4-byte or single-byte words.

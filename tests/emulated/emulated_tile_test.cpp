@@ -25,12 +25,24 @@ using belady::model::model_params;
 
 /// A cache built with the device's tile emulated (or not). The variable is read when a cache is
 /// constructed, so it is set only around the construction.
+struct emulation_variable {
+  explicit emulation_variable(const char* value) {
+    if (value != nullptr) ::setenv("BELADY_HOST_EMULATE_TILE", value, 1);
+  }
+  ~emulation_variable() { ::unsetenv("BELADY_HOST_EMULATE_TILE"); }
+  emulation_variable(const emulation_variable&) = delete;
+  emulation_variable& operator=(const emulation_variable&) = delete;
+};
+
 std::unique_ptr<harness> make(const belady::cache_config& config, bool emulated) {
-  if (emulated) ::setenv("BELADY_HOST_EMULATE_TILE", "32", 1);
-  struct unset {
-    ~unset() { ::unsetenv("BELADY_HOST_EMULATE_TILE"); }
-  } restore;
+  const emulation_variable scope(emulated ? "32" : nullptr);
   return std::make_unique<harness>(config);
+}
+
+/// Fails unless emulated tiles served keys since `before` (a comparison of the host with itself
+/// would pass every other check).
+void expect_emulation_ran(std::uint64_t before) {
+  EXPECT_GT(belady::detail::lockstep_keys_served().load(), before) << "no key went through the emulated tile";
 }
 
 /// Skips where the emulation is not built in (sanitizer builds: its fibers switch stacks).
@@ -56,10 +68,12 @@ model_params dense_model() {
   return p;
 }
 
-belady::cache_config config_for(belady::policy p, std::uint32_t bucket, bool admission = false) {
+/// dim 3: 12-byte rows, copied in 4-byte words by 3 lanes; 4: one 16-byte word; 160: 40 16-byte
+/// words, so lanes 0..7 copy two.
+belady::cache_config config_for(belady::policy p, std::uint32_t bucket, bool admission = false, std::size_t dim = 3) {
   belady::cache_config c;
   c.capacity = 4 * bucket;
-  c.dim = 3;
+  c.dim = dim;
   c.bucket_size = bucket;
   c.eviction = p;
   c.executor = belady::backend::host;
@@ -94,6 +108,7 @@ void expect_same_under_emulation(const belady::cache_config& config, const model
     lanes->c.models().install(*model);
   }
   const std::uint64_t mismatches_before = belady::detail::lockstep_result_mismatches().load();
+  const std::uint64_t served_before = belady::detail::lockstep_keys_served().load();
   const bool failing_before = ::testing::Test::HasFailure();
   std::mt19937_64 rng(11);
   const std::uint64_t key_range = 3 * config.capacity;
@@ -142,8 +157,12 @@ void expect_same_under_emulation(const belady::cache_config& config, const model
   }
   EXPECT_EQ(host->c.size(), lanes->c.size());
   EXPECT_EQ(host->all(), lanes->all());
+  lanes->c.clear();
+  EXPECT_EQ(lanes->c.size(), 0u);
+  EXPECT_TRUE(lanes->all().empty());
   EXPECT_EQ(belady::detail::lockstep_result_mismatches().load(), mismatches_before)
       << "the lanes of a tile returned different outcomes for one key";
+  expect_emulation_ran(served_before);
 }
 
 }  // namespace
@@ -160,6 +179,15 @@ TEST(EmulatedTile, EveryOperationMatchesTheHost) {
       SCOPED_TRACE(name_of(p) + ", " + std::to_string(bucket) + "-slot buckets");
       expect_same_under_emulation(config_for(p, bucket), p == belady::policy::learned ? &model : nullptr);
     }
+}
+
+// Rows the lanes copy in one 16-byte word, and rows long enough that some lanes copy twice.
+TEST(EmulatedTile, WideAndNarrowRowsMatchTheHost) {
+  SKIP_UNLESS_EMULATION_AVAILABLE();
+  for (const std::size_t dim : {4u, 160u}) {
+    SCOPED_TRACE("dim " + std::to_string(dim));
+    expect_same_under_emulation(config_for(belady::policy::lru, 128, false, dim), nullptr);
+  }
 }
 
 // The learned policy's admission: the newcomer's prediction is lane 0's, broadcast to the tile.
@@ -188,6 +216,7 @@ TEST(EmulatedTile, LearnedEvictionChoosesTheHostsVictims) {
     auto lanes = make(cfg, true);
     host->c.models().install(model);
     lanes->c.models().install(model);
+    const std::uint64_t served_before = belady::detail::lockstep_keys_served().load();
     std::mt19937_64 rng(5);
     std::vector<std::uint64_t> evicted[2];
     std::size_t hits[2] = {0, 0};
@@ -205,21 +234,19 @@ TEST(EmulatedTile, LearnedEvictionChoosesTheHostsVictims) {
     EXPECT_EQ(hits[0], hits[1]);
     EXPECT_EQ(evicted[0], evicted[1]);
     EXPECT_GT(evicted[0].size(), 500u);
+    expect_emulation_ran(served_before);
   }
 }
 
 // A value the variable cannot mean is an error naming it, not a silent fallback.
 TEST(EmulatedTile, UnsupportedLaneCountsAreRejected) {
-  ::setenv("BELADY_HOST_EMULATE_TILE", "7", 1);
+  const emulation_variable seven("7");
   try {
     harness h(config_for(belady::policy::lru, 16));
     ADD_FAILURE() << "accepted 7 lanes";
   } catch (const belady::invalid_argument& e) {
     EXPECT_NE(std::string(e.what()).find("BELADY_HOST_EMULATE_TILE"), std::string::npos) << e.what();
-  } catch (const belady::backend_unavailable&) {
-    // sanitizer build: no emulation at all
   }
-  ::unsetenv("BELADY_HOST_EMULATE_TILE");
 }
 
 // What the learned policy records beside serving: the training log of eviction candidates (lane 0
@@ -233,6 +260,7 @@ TEST(EmulatedTile, CandidateLogAndSampledEventsMatchTheHost) {
   cfg.online.train_every_samples = 1u << 30;  // no training: only the logs are compared
   auto host = make(cfg, false);
   auto lanes = make(cfg, true);
+  const std::uint64_t served_before = belady::detail::lockstep_keys_served().load();
   const model_params model = dense_model();
   harness* h[2] = {host.get(), lanes.get()};
   for (harness* x : h) {
@@ -260,4 +288,5 @@ TEST(EmulatedTile, CandidateLogAndSampledEventsMatchTheHost) {
   EXPECT_EQ(ra.sampled_events, rb.sampled_events);
   EXPECT_EQ(ra.sampled_requests, rb.sampled_requests);
   EXPECT_EQ(ra.dropped_events, rb.dropped_events);
+  expect_emulation_ran(served_before);
 }
