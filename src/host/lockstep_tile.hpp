@@ -132,15 +132,15 @@ class lockstep_group {
   }
 
   void resolve(at kind) {
+    std::uint64_t mask = 0;  // a ballot's answer, the same for every lane
+    if (kind == at::ballot)
+      for (unsigned k = 0; k < N; ++k) mask |= (lanes_[k].value != 0 ? std::uint64_t{1} : 0) << k;
     std::uint64_t out[N];
     for (unsigned l = 0; l < N; ++l) {
       switch (kind) {
-        case at::ballot: {
-          std::uint64_t mask = 0;
-          for (unsigned k = 0; k < N; ++k) mask |= (lanes_[k].value != 0 ? std::uint64_t{1} : 0) << k;
+        case at::ballot:
           out[l] = mask;
           break;
-        }
         case at::shfl_idx:
         case at::shfl_xor:
           if (lanes_[l].arg >= N) diverged("a shuffle reads a lane outside the tile");

@@ -46,8 +46,8 @@ constexpr std::string_view ensemble_note = "ensemble";
 /// doubling of a key's accesses since it entered makes it look `frequency_weight` doublings
 /// fresher (what W-TinyLFU's frequency comparison rewards); optionally each doubling of its last
 /// gap between accesses makes it look `gap_weight` doublings fresher (a key on a long cycle is
-/// not gone: off by default, see cache_config's online.baseline_gap_weight). The trainer does not start from it:
-/// its first model is fitted from scratch on the sampled data.
+/// not gone: off by default, see online.baseline_gap_weight). The trainer does not start from
+/// it: its first model is fitted from scratch on the sampled data.
 model::model_params baseline_model(float newcomer_shift, float frequency_weight, float gap_weight) {
   model::model_params p;
   p.kind = model::model_kind::linear;
