@@ -3,10 +3,12 @@
 #include <cuda_runtime.h>
 
 #include <algorithm>
+#include <atomic>
 #include <deque>
 #include <memory>
 #include <mutex>
 #include <string>
+#include <type_traits>
 
 #include "core/backend_impl.hpp"
 #include "cuda_check.cuh"
@@ -19,8 +21,7 @@ constexpr unsigned tile_threads = 32;
 constexpr unsigned block_threads = 256;
 
 template <class Op>
-__global__ void __launch_bounds__(block_threads)
-    for_each_kernel(Op op, std::size_t n, unsigned long long* counts) {
+__device__ __forceinline__ void for_each_body(const Op& op, std::size_t n, unsigned long long* counts) {
   namespace cg = cooperative_groups;
   const device_tile<tile_threads> t{cg::tiled_partition<tile_threads>(cg::this_thread_block())};
   __shared__ unsigned long long block_counts[outcome_kinds];
@@ -37,6 +38,37 @@ __global__ void __launch_bounds__(block_threads)
   __syncthreads();
   if (counts != nullptr && threadIdx.x < outcome_kinds && block_counts[threadIdx.x] != 0)
     atomicAdd(&counts[threadIdx.x], block_counts[threadIdx.x]);
+}
+
+template <class Op>
+__global__ void __launch_bounds__(block_threads) for_each_kernel(Op op, std::size_t n, unsigned long long* counts) {
+  for_each_body(op, n, counts);
+}
+
+/// The same, for an op that must fit two blocks per SM. Left to itself, ptxas gives the learned
+/// policy's write (model evaluation and feature arithmetic) 168 registers on sm_90: one block of
+/// 256 threads per SM, 8 warps to hide the table's memory latency. Two blocks cap it at 128
+/// registers for 20 bytes of spill. (A separate kernel: naming a minimum of 1 block for the
+/// others is not the same as naming none; ptxas then gives the other writes 80 registers
+/// instead of 64. `nvcc --resource-usage`; docs/architecture.md, "Known costs of the cuda backend".)
+template <class Op>
+__global__ void __launch_bounds__(block_threads, 2)
+    for_each_kernel_two_per_sm(Op op, std::size_t n, unsigned long long* counts) {
+  for_each_body(op, n, counts);
+}
+
+template <class Op>
+struct two_blocks_per_sm : std::false_type {};
+template <class Key>
+struct two_blocks_per_sm<write_op<Key, true>> : std::true_type {};
+
+template <class Op>
+using kernel_fn = void (*)(Op, std::size_t, unsigned long long*);
+
+template <class Op>
+kernel_fn<Op> kernel_for() {
+  if constexpr (two_blocks_per_sm<Op>::value) return for_each_kernel_two_per_sm<Op>;
+  else return for_each_kernel<Op>;
 }
 
 /// Makes `device` current for the scope of a call, restoring the caller's device after.
@@ -165,15 +197,17 @@ class cuda_executor {
     const cudaStream_t stream = native(s);
     const std::size_t tiles_per_block = block_threads / tile_threads;
     const std::size_t wanted = (n + tiles_per_block - 1) / tiles_per_block;
-    const unsigned blocks = static_cast<unsigned>(std::min<std::size_t>(wanted, std::size_t(sm_count_) * 16));
+    const unsigned blocks =
+        static_cast<unsigned>(std::min<std::size_t>(wanted, std::size_t(sm_count_) * resident_blocks<Op>()));
     (void)cudaGetLastError();  // a stale error from an ignored call must not be blamed on this launch
+    const kernel_fn<Op> kernel = kernel_for<Op>();
     if (!count) {
-      for_each_kernel<<<blocks, block_threads, 0, stream>>>(op, n, nullptr);
+      kernel<<<blocks, block_threads, 0, stream>>>(op, n, nullptr);
       BELADY_CUDA_TRY(cudaGetLastError());
       return result;
     }
     device_words counts(outcome_kinds, stream, device_);
-    for_each_kernel<<<blocks, block_threads, 0, stream>>>(op, n, counts.ptr());
+    kernel<<<blocks, block_threads, 0, stream>>>(op, n, counts.ptr());
     BELADY_CUDA_TRY(cudaGetLastError());
     unsigned long long host_counts[outcome_kinds] = {};
     counts.read(host_counts);
@@ -294,6 +328,29 @@ class cuda_executor {
   }
 
  private:
+  /// Blocks of the kernel of Op one SM holds at once (from the kernel's registers and shared
+  /// memory): the grid is that many per SM, and its tiles stride over the batch, so every block
+  /// is resident from the start. Asked once per op type and device.
+  template <class Op>
+  unsigned resident_blocks() const {
+    constexpr int max_devices = 64;
+    static std::atomic<unsigned> known[max_devices] = {};
+    const bool cacheable = device_ >= 0 && device_ < max_devices;
+    if (cacheable) {
+      const unsigned k = known[device_].load(std::memory_order_relaxed);
+      if (k != 0) return k;
+    }
+    int per_sm = 0;
+    if (cudaOccupancyMaxActiveBlocksPerMultiprocessor(&per_sm, kernel_for<Op>(), block_threads, 0) != cudaSuccess ||
+        per_sm < 1) {
+      (void)cudaGetLastError();
+      per_sm = 1;  // a launch failure, if any, is reported by the launch itself
+    }
+    const unsigned blocks = static_cast<unsigned>(per_sm);
+    if (cacheable) known[device_].store(blocks, std::memory_order_relaxed);
+    return blocks;
+  }
+
   void release_completed() {
     std::lock_guard lock(pinned_mutex_);
     while (!pinned_.empty() && cudaEventQuery(pinned_.front().done) == cudaSuccess) {

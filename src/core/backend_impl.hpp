@@ -66,15 +66,17 @@ class backend_impl final : public backend<Key> {
   }
 
   outcome_counts find(const batch<Key>& b, bool touch, stream_view s, bool sync) override {
-    return exec_.run(b.n, find_op<Key>{tab_, b, touch}, s, sync);
+    if (learned()) return exec_.run(b.n, find_op<Key, true>{tab_, b, touch}, s, sync);
+    return exec_.run(b.n, find_op<Key, false>{tab_, b, touch}, s, sync);
   }
 
   outcome_counts write(const batch<Key>& b, write_mode mode, stream_view s, bool sync) override {
-    return exec_.run(b.n, write_op<Key>{tab_, b, mode}, s, sync);
+    if (learned()) return exec_.run(b.n, write_op<Key, true>{tab_, b, mode}, s, sync);
+    return exec_.run(b.n, write_op<Key, false>{tab_, b, mode}, s, sync);
   }
 
   outcome_counts find_or_insert(const batch<Key>& b, stream_view s, bool sync) override {
-    outcome_counts first = exec_.run(b.n, write_op<Key>{tab_, b, write_mode::insert_if_absent}, s, sync);
+    outcome_counts first = write(b, write_mode::insert_if_absent, s, sync);
     outcome_counts second = exec_.run(b.n, read_back_op<Key>{tab_, b}, s, sync);
     // `found` comes from the second pass (which sees the settled keys too); the rest from the first.
     first.count[0] = second.count[0];
@@ -84,7 +86,7 @@ class backend_impl final : public backend<Key> {
   outcome_counts insert_and_evict(batch<Key> b, stream_view s) override {
     auto counter = exec_.make_counter(s);
     b.counter = counter.ptr();
-    return exec_.run(b.n, write_op<Key>{tab_, b, write_mode::insert_or_assign}, s, true);
+    return write(b, write_mode::insert_or_assign, s, true);
   }
 
   outcome_counts erase(const batch<Key>& b, stream_view s, bool sync) override {
@@ -331,6 +333,10 @@ class backend_impl final : public backend<Key> {
   }
 
  private:
+  /// The per-key ops are instantiated twice: for policy::learned and for the others, whose
+  /// kernels then carry none of the learned path (ops.hpp, learned_path).
+  [[nodiscard]] bool learned() const { return tab_.eviction == policy::learned; }
+
   template <class T>
   T* alloc(std::size_t bytes, const char* what, int fill_byte) {
     void* p = exec_.allocate(bytes, what);

@@ -15,6 +15,15 @@
 
 namespace belady::detail {
 
+/// Whether the learned policy's per-key work applies. `Learned` is the compile-time half: the
+/// per-key ops are instantiated once for policy::learned and once for the other policies
+/// (ops.hpp), so the others' kernels do not carry the learned path's code and registers. The
+/// helpers below default it to true, which leaves only the run-time check.
+template <bool Learned, class Key>
+BELADY_HD BELADY_INLINE bool learned_path(const table_view<Key>& tab) {
+  return Learned && tab.eviction == policy::learned;
+}
+
 inline constexpr std::uint32_t sketch_rows = 4;
 inline constexpr std::uint32_t sketch_max = 0xffffu;  // saturate: aging halves counters anyway
 
@@ -28,13 +37,13 @@ BELADY_HD BELADY_INLINE std::uint64_t sketch_index(std::uint64_t hash, std::uint
 }
 
 /// Starts loading the key's sketch block (one line) while the bucket is probed.
-template <class Key>
+template <bool Learned = true, class Key>
 BELADY_HD BELADY_INLINE void prefetch_sketch(const table_view<Key>& tab, std::uint64_t hash) {
-  if (tab.eviction == policy::learned) BELADY_PREFETCH(&tab.sketch[sketch_index(hash, 0, tab.sketch_width)]);
+  if (learned_path<Learned>(tab)) BELADY_PREFETCH(&tab.sketch[sketch_index(hash, 0, tab.sketch_width)]);
 }
 
 /// The same for the ghost filter's entry, which an insert reads.
-template <class Key>
+template <bool Learned = true, class Key>
 BELADY_HD BELADY_INLINE void prefetch_ghost(const table_view<Key>& tab, std::uint64_t hash);
 
 /// Counts one access of the key and returns the new estimate (the minimum over rows).
@@ -66,9 +75,9 @@ BELADY_HD BELADY_INLINE std::uint64_t ghost_index(const table_view<Key>& tab, st
   return mix64(hash ^ 0x5bd1e9955bd1e995ULL) & (tab.sketch_width - 1);
 }
 
-template <class Key>
+template <bool Learned, class Key>
 BELADY_HD BELADY_INLINE void prefetch_ghost(const table_view<Key>& tab, std::uint64_t hash) {
-  if (tab.eviction == policy::learned) BELADY_PREFETCH(&tab.ghost[ghost_index(tab, hash)]);
+  if (learned_path<Learned>(tab)) BELADY_PREFETCH(&tab.ghost[ghost_index(tab, hash)]);
 }
 
 /// Records an evicted key, given its hash (slot_meta::key_hash).
@@ -90,24 +99,24 @@ BELADY_HD BELADY_INLINE bool ghost_contains(const table_view<Key>& tab, std::uin
 /// stay, and the stay's own accesses are in access_count and decayed_count. Counting hits too
 /// cost a sketch line per hit (5 points of the insert_or_assign throughput, whose assigns are
 /// hits) and changed no hit ratio beyond noise (docs/benchmarks.md, "Learned policy cost").
-template <class Key>
+template <bool Learned = true, class Key>
 BELADY_HD BELADY_INLINE void record_access(const table_view<Key>& tab, slot_meta& m, std::uint64_t now) {
-  if (tab.eviction == policy::learned) m.decayed_count = model::decayed_at(m, now, tab.decay_half_life) + 1.0f;
+  if (learned_path<Learned>(tab)) m.decayed_count = model::decayed_at(m, now, tab.decay_half_life) + 1.0f;
   touch(m, now);
 }
 
 /// A miss (find of an absent key): only the learned policy's history counts it.
-template <class Key>
+template <bool Learned = true, class Key>
 BELADY_HD BELADY_INLINE void record_miss(const table_view<Key>& tab, std::uint64_t hash) {
-  if (tab.eviction == policy::learned) (void)sketch_increment(tab, hash);
+  if (learned_path<Learned>(tab)) (void)sketch_increment(tab, hash);
 }
 
 /// Metadata of a key entering the cache.
-template <class Key>
+template <bool Learned = true, class Key>
 BELADY_HD BELADY_INLINE slot_meta fresh_meta(const table_view<Key>& tab, std::uint64_t hash, std::uint64_t now,
                                              std::uint32_t index) {
   slot_meta m{now, now, now, 1u, no_gap, no_gap, index, 1.0f, 0u, 0u, 0u, hash};
-  if (tab.eviction == policy::learned) {
+  if (learned_path<Learned>(tab)) {
     m.sketch_count = sketch_increment(tab, hash);
     if (ghost_contains(tab, hash)) m.flags |= ghost_on_insert;
   }

@@ -57,7 +57,7 @@ BELADY_HD BELADY_INLINE bool is_reserved(Key key) {
 /// line; for writes, the bucket's fill count and the ghost line) start loading while earlier keys
 /// are served, so one thread keeps several keys' misses in flight instead of one at a time.
 /// On the device other warps hide that latency; the prefetches compile to nothing there.
-template <class Key>
+template <bool Learned = true, class Key>
 BELADY_HD BELADY_INLINE void prefetch_probe(const table_view<Key>& tab, Key key, bool write) {
   if (is_reserved(key)) return;
   const key_location loc = locate(tab, key);
@@ -65,10 +65,10 @@ BELADY_HD BELADY_INLINE void prefetch_probe(const table_view<Key>& tab, Key key,
   // The digests of a default bucket (128 slots) are two lines; larger buckets get their first two.
   BELADY_PREFETCH(&tab.digests[loc.base]);
   if (tab.bucket_slots > 64) BELADY_PREFETCH(&tab.digests[loc.base + 64]);
-  prefetch_sketch(tab, loc.hash);
+  prefetch_sketch<Learned>(tab, loc.hash);
   if (write) {
     BELADY_PREFETCH(&tab.bucket_sizes[loc.bucket]);
-    prefetch_ghost(tab, loc.hash);
+    prefetch_ghost<Learned>(tab, loc.hash);
   }
 }
 
@@ -98,13 +98,15 @@ BELADY_HD BELADY_INLINE void emit_evicted_slot(const Tile& t, const table_view<K
   emit_evicted(t, tab, b, tab.keys[slot], tab.value_at(slot), tab.scores[slot]);
 }
 
-template <class Key>
+/// `Learned`: this instantiation serves policy::learned (and only it); the other policies'
+/// instantiation leaves out the learned policy's key history and sampling (learned_path).
+template <class Key, bool Learned>
 struct find_op {
   table_view<Key> tab;
   batch<Key> b;
   bool touch_meta;  ///< find counts as an access; contains does not
 
-  BELADY_HD void prefetch(std::size_t i) const { prefetch_probe(tab, b.keys[i], false); }
+  BELADY_HD void prefetch(std::size_t i) const { prefetch_probe<Learned>(tab, b.keys[i], false); }
 
   template <class Tile>
   BELADY_HD std::uint32_t operator()(const Tile& t, std::size_t i) const {
@@ -114,7 +116,7 @@ struct find_op {
       return 0;
     }
     const key_location loc = locate(tab, key);
-    prefetch_sketch(tab, loc.hash);
+    prefetch_sketch<Learned>(tab, loc.hash);
     std::uint32_t flags = 0;
     lock_bucket(t, tab.locks[loc.bucket]);
     const std::uint32_t s = find_in_bucket(t, tab, loc, key);
@@ -125,30 +127,34 @@ struct find_op {
       if (t.rank() == 0) {
         if (touch_meta) {
           slot_meta& m = tab.meta[slot];
-          record_access(tab, m, b.now);
+          record_access<Learned>(tab, m, b.now);
           tab.scores[slot] = score_on_access(tab.eviction, tab.scores[slot], m, b.now, false, 0);
         }
         if (b.out_scores != nullptr) b.out_scores[i] = tab.scores[slot];
       }
       flags = outcome::found;
     } else if (touch_meta && t.rank() == 0) {
-      record_miss(tab, loc.hash);
+      record_miss<Learned>(tab, loc.hash);
     }
     if (t.rank() == 0 && b.found != nullptr) b.found[i] = (s != no_slot);
     unlock_bucket(t, tab.locks[loc.bucket]);
-    if (touch_meta && t.rank() == 0 && b.samples.capacity != 0)
+    if (Learned && touch_meta && t.rank() == 0 && b.samples.capacity != 0)
       log_sample(tab, b.samples, key, loc.hash, loc.bucket, b.ab_threshold, b.now, s != no_slot ? std::uint32_t{sample_hit} : 0u);
     return flags;
   }
 };
 
-template <class Key>
+/// `Learned` as for find_op: on sm_90 the learned path takes write_op from 64 to 168 registers
+/// (scripts/kernel_resources.py).
+template <class Key, bool Learned>
 struct write_op {
   table_view<Key> tab;
   batch<Key> b;
   write_mode mode;
 
-  BELADY_HD void prefetch(std::size_t i) const { prefetch_probe(tab, b.keys[i], mode != write_mode::assign_only); }
+  BELADY_HD void prefetch(std::size_t i) const {
+    prefetch_probe<Learned>(tab, b.keys[i], mode != write_mode::assign_only);
+  }
   /// Later than prefetch(i), when the bucket's fill count and digests have arrived: an eviction's
   /// candidates. Not for a key whose digest is already in its bucket, which is most likely
   /// present (an assign, no eviction): 16 lines fetched for nothing crowd out the lines of the
@@ -156,7 +162,7 @@ struct write_op {
   /// key that matches a digest by chance (about 39 % at 128 slots) evicts without the prefetch.
   BELADY_HD void prefetch_late(std::size_t i) const {
     const Key key = b.keys[i];
-    if (mode == write_mode::assign_only || is_reserved(key) || tab.eviction != policy::learned) return;
+    if (!learned_path<Learned>(tab) || mode == write_mode::assign_only || is_reserved(key)) return;
     const key_location loc = locate(tab, key);
     if (!digest_may_be_in_bucket(tab, loc)) prefetch_candidates(tab, loc.bucket, b.now);
   }
@@ -169,8 +175,8 @@ struct write_op {
       return 0;
     }
     const key_location loc = locate(tab, key);
-    prefetch_sketch(tab, loc.hash);
-    if (mode != write_mode::assign_only) prefetch_ghost(tab, loc.hash);
+    prefetch_sketch<Learned>(tab, loc.hash);
+    if (mode != write_mode::assign_only) prefetch_ghost<Learned>(tab, loc.hash);
     const std::uint32_t index = static_cast<std::uint32_t>(i);
     const std::byte* in = b.in_values + i * tab.value_bytes;
     const bool has_score = b.in_scores != nullptr;
@@ -196,7 +202,7 @@ struct write_op {
           if (b.out_values != nullptr) t.copy(b.out_values + i * tab.value_bytes, tab.value_at(slot), tab.value_bytes);
           t.sync();
           if (t.rank() == 0) {
-            record_access(tab, m, b.now);
+            record_access<Learned>(tab, m, b.now);
             tab.scores[slot] = score_on_access(tab.eviction, tab.scores[slot], m, b.now, false, 0);
             if (b.out_scores != nullptr) b.out_scores[i] = tab.scores[slot];
           }
@@ -207,7 +213,7 @@ struct write_op {
         t.copy(tab.value_at(slot), in, tab.value_bytes);
         t.sync();
         if (t.rank() == 0) {
-          record_access(tab, m, b.now);
+          record_access<Learned>(tab, m, b.now);
           m.last_write = b.now;
           m.write_index = index;
           tab.scores[slot] = score_on_access(tab.eviction, tab.scores[slot], m, b.now, has_score, supplied);
@@ -220,15 +226,16 @@ struct write_op {
       const std::uint64_t new_score = score_on_insert(tab.eviction, b.now, supplied);
       const bool full = load_relaxed(tab.bucket_sizes[loc.bucket]) >= tab.bucket_slots;
       slot_meta fresh{};
-      if (t.rank() == 0) fresh = fresh_meta(tab, loc.hash, b.now, index);
+      if (t.rank() == 0) fresh = fresh_meta<Learned>(tab, loc.hash, b.now, index);
       if (!full) {
         s = free_slot_in_bucket(t, tab, loc);
       } else {
         victim v{0, no_slot};
         bool refuse = false;
-        const model::model_params* params =
-            b.candidate != nullptr && in_candidate_group(loc.bucket, b.ab_threshold) ? b.candidate : b.model;
-        if (tab.eviction == policy::learned && params != nullptr) {
+        const model::model_params* params = nullptr;
+        if constexpr (Learned)
+          params = b.candidate != nullptr && in_candidate_group(loc.bucket, b.ab_threshold) ? b.candidate : b.model;
+        if (learned_path<Learned>(tab) && params != nullptr) {
           const learned_victim lv = choose_victim_learned(t, tab, loc, *params, b.now);
           v = {0, lv.slot};  // the score is not needed to choose (and its line would be one more miss)
           if (tab.admission) {
@@ -240,7 +247,7 @@ struct write_op {
           v = choose_victim(t, tab, loc);
           refuse = new_score < v.score;
         }
-        if (t.rank() == 0 && tab.eviction == policy::learned) log_eviction(tab, loc, v.slot, b.now);
+        if (t.rank() == 0 && learned_path<Learned>(tab)) log_eviction(tab, loc, v.slot, b.now);
         if (refuse) {
           // Admission refused: the newcomer is worth less than every resident. Hand it back
           // with the evicted so a caller writing them to a lower tier loses nothing.
@@ -250,7 +257,7 @@ struct write_op {
           s = v.slot;
           const std::uint64_t slot = loc.base + s;
           emit_evicted_slot(t, tab, b, slot);
-          if (t.rank() == 0 && tab.eviction == policy::learned) ghost_remember(tab, tab.meta[slot].key_hash);
+          if (t.rank() == 0 && learned_path<Learned>(tab)) ghost_remember(tab, tab.meta[slot].key_hash);
           flags = outcome::evicted;
         }
       }
@@ -270,7 +277,7 @@ struct write_op {
     }
     if (t.rank() == 0 && b.found != nullptr) b.found[i] = (flags & outcome::found) != 0;
     unlock_bucket(t, tab.locks[loc.bucket]);
-    if (t.rank() == 0 && b.samples.capacity != 0) {
+    if (Learned && t.rank() == 0 && b.samples.capacity != 0) {
       // find_or_insert is a request (hit, or miss and fill); the other modes are writes.
       const std::uint32_t kind = (mode == write_mode::insert_if_absent ? 0u : std::uint32_t{sample_write}) |
                                  ((flags & (outcome::found | outcome::assigned)) != 0 ? std::uint32_t{sample_hit} : 0u);
