@@ -100,7 +100,7 @@ class backend_impl final : public backend<Key> {
 
   std::uint64_t size(stream_view s) override {
     auto counter = exec_.make_counter(s);
-    exec_.run(tab_.num_buckets, size_op<Key>{tab_, counter.ptr()}, s, false);
+    exec_.run(runs_of(tab_.num_buckets), size_op<Key>{tab_, counter.ptr()}, s, false);
     return counter.read();
   }
 
@@ -117,7 +117,7 @@ class backend_impl final : public backend<Key> {
 
   std::uint64_t count_reserved(const Key* keys, std::size_t n, stream_view s) override {
     auto counter = exec_.make_counter(s);
-    exec_.run(n, count_reserved_op<Key>{keys, counter.ptr()}, s, false);
+    exec_.run(runs_of(n), count_reserved_op<Key>{keys, n, counter.ptr()}, s, false);
     return counter.read();
   }
 
@@ -329,7 +329,8 @@ class backend_impl final : public backend<Key> {
 
   void age_sketch(stream_view s) override {
     if (tab_.sketch == nullptr) return;
-    exec_.run(tab_.sketch_width * sketch_rows, age_sketch_op<Key>{tab_}, s, false);
+    const std::size_t counters = tab_.sketch_width * sketch_rows;
+    exec_.run(runs_of(counters), age_sketch_op<Key>{tab_, counters}, s, false);
   }
 
  private:

@@ -161,6 +161,24 @@ TEST_P(ValidationOps, ReservedKeysAreRejectedByEveryKeyedOperation) {
   }
 }
 
+// The check counts a batch's keys in runs of 32 (one per lane on the device): every reserved key
+// is counted wherever it falls, the first and last of a run, a partial last run included.
+TEST_P(ValidationOps, ReservedKeysAreCountedAnywhereInALongBatch) {
+  for (const std::size_t len : {1u, 31u, 32u, 33u, 95u, 1000u}) {
+    std::vector<std::size_t> positions;
+    for (const std::size_t p : {std::size_t{0}, std::size_t{31}, std::size_t{32}, std::size_t{63}, len - 1})
+      if (p < len && (positions.empty() || positions.back() < p)) positions.push_back(p);
+    std::vector<Key> host_keys(len);
+    for (std::size_t i = 0; i < len; ++i) host_keys[i] = 1000 + i;
+    for (std::size_t k = 0; k < positions.size(); ++k)
+      host_keys[positions[k]] = k % 2 == 0 ? belady::empty_key<Key> : belady::reclaim_key<Key>;
+    SCOPED_TRACE(std::to_string(len) + " keys, " + std::to_string(positions.size()) + " reserved");
+    buffer<Key> keys(host_keys);
+    buffer<bool> found(len);
+    expect_invalid([&] { lru().contains(keys, found); }, "keys", std::to_string(positions.size()) + " reserved key(s)");
+  }
+}
+
 TEST_P(ValidationOps, NullKeysWithElementsAreRejectedByEveryKeyedOperation) {
   const keys_t null_keys(static_cast<const Key*>(nullptr), n);
   for (const auto& [name, op] : keyed_ops()) {

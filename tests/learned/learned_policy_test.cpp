@@ -479,6 +479,45 @@ TEST(LearnedPolicy, SketchFeatureCountsMissesAndInsertsNotHits) {
   EXPECT_TRUE(seen_200);
 }
 
+// TinyLFU ageing: after every 10 x max(1,024, capacity) accesses the sketch's counters are
+// halved, so popularity from long ago fades. A key missed 40 times and then served enters with
+// a count of 42 (serve's miss and insert add 2); after one ageing pass in between, 20 + 2.
+TEST(LearnedPolicy, SketchAgeingHalvesTheCounts) {
+  using belady::model::log2p1;
+  for (const bool aged : {false, true}) {
+    SCOPED_TRACE(aged ? "one ageing pass" : "no ageing");
+    cache_t c(learned_config(8, 8, 8));  // one bucket of 8
+    c.set_candidate_log(1000);
+    std::vector<float> v(2);
+    bool found[1];
+    const std::uint64_t absent[1] = {200};
+    for (int i = 0; i < 40; ++i) ASSERT_EQ(c.find(absent, v, found), 0u);
+    serve(c, {1});
+    if (aged) {
+      // Hits of a resident key: they count towards the period but not in the sketch.
+      constexpr std::size_t n = 10240;
+      const std::vector<std::uint64_t> hot(n, 1);
+      std::vector<float> out(2 * n);
+      const auto hits = std::make_unique<bool[]>(n);
+      ASSERT_EQ(c.find(hot, out, std::span<bool>(hits.get(), n)), n);
+    }
+    std::vector<std::uint64_t> keys{200, 2, 3, 4, 5, 6, 7};  // fills the bucket
+    for (std::uint64_t k = 1000; k < 1016; ++k) keys.push_back(k);  // evicts 1, then 200 (LRU order)
+    serve(c, keys);
+    const auto log = c.take_candidate_log();
+    const float expected = aged ? 22.0f : 42.0f;
+    bool seen = false;
+    for (std::size_t i = 0; i < log.keys.size(); ++i) {
+      if (log.keys[i] != 200) continue;
+      seen = true;
+      const float sketch = log.features[i * feature_count + belady::model::feature::log_sketch];
+      EXPECT_GE(sketch, log2p1(expected) - 1e-4f);  // count-min: over by a collision, never under
+      EXPECT_LT(sketch, log2p1(expected + 8.0f));
+    }
+    EXPECT_TRUE(seen);
+  }
+}
+
 TEST(LearnedPolicy, ModelsNeedTheLearnedPolicy) {
   cache_t lru({.capacity = 64, .dim = 2, .executor = belady::backend::host});
   EXPECT_THROW((void)lru.models(), belady::invalid_argument);

@@ -375,28 +375,51 @@ struct clear_bucket_op {
   }
 };
 
-/// Per key: count reserved keys into *counter (argument validation).
+/// Ops whose work per item is a load or two (validation, sketch ageing, size) serve a run of
+/// `run_items` consecutive items per call: on the device one item per lane, where a tile per item
+/// would leave 31 of its 32 lanes idle; on the host a loop. Run them over runs_of(n) indices.
+inline constexpr std::uint32_t run_items = 32;
+BELADY_HD BELADY_INLINE std::size_t runs_of(std::size_t n) { return (n + run_items - 1) / run_items; }
+
+/// The sum of `v` over the tile's lanes, in every lane (Tile::size a power of two).
+template <class Tile>
+BELADY_HD BELADY_INLINE std::uint32_t tile_sum(const Tile& t, std::uint32_t v) {
+  for (std::uint32_t offset = Tile::size / 2; offset > 0; offset /= 2) v += t.shfl_xor(v, offset);
+  return v;
+}
+
+/// Per run of keys: count reserved keys into *counter (argument validation).
 template <class Key>
 struct count_reserved_op {
   const Key* keys;
+  std::size_t n;
   unsigned long long* counter;
 
   template <class Tile>
-  BELADY_HD std::uint32_t operator()(const Tile& t, std::size_t i) const {
-    if (t.rank() == 0 && is_reserved(keys[i]))
-      atomic_ref<unsigned long long>(*counter).fetch_add(1, mo::memory_order_relaxed);
+  BELADY_HD std::uint32_t operator()(const Tile& t, std::size_t run) const {
+    const std::size_t first = run * run_items;
+    const std::size_t end = first + run_items < n ? first + run_items : n;
+    std::uint32_t reserved = 0;
+    for (std::size_t i = first + t.rank(); i < end; i += Tile::size) reserved += is_reserved(keys[i]) ? 1u : 0u;
+    reserved = tile_sum(t, reserved);
+    if (t.rank() == 0 && reserved != 0)
+      atomic_ref<unsigned long long>(*counter).fetch_add(reserved, mo::memory_order_relaxed);
     return 0;
   }
 };
 
-/// Per sketch counter: halve it (TinyLFU ageing keeps the sketch about recent popularity).
+/// Per run of sketch counters: halve them (TinyLFU ageing keeps the sketch about recent
+/// popularity).
 template <class Key>
 struct age_sketch_op {
   table_view<Key> tab;
+  std::size_t n;  ///< counters
 
   template <class Tile>
-  BELADY_HD std::uint32_t operator()(const Tile& t, std::size_t i) const {
-    if (t.rank() == 0) {
+  BELADY_HD std::uint32_t operator()(const Tile& t, std::size_t run) const {
+    const std::size_t first = run * run_items;
+    const std::size_t end = first + run_items < n ? first + run_items : n;
+    for (std::size_t i = first + t.rank(); i < end; i += Tile::size) {
       atomic_ref<std::uint32_t> c(tab.sketch[i]);
       std::uint32_t v = c.load(mo::memory_order_relaxed);
       while (v != 0 && !c.compare_exchange_weak(v, v / 2, mo::memory_order_relaxed, mo::memory_order_relaxed)) {
@@ -406,18 +429,21 @@ struct age_sketch_op {
   }
 };
 
-/// Per bucket: count occupied slots into *counter.
+/// Per run of buckets: count occupied slots into *counter.
 template <class Key>
 struct size_op {
   table_view<Key> tab;
   unsigned long long* counter;
 
   template <class Tile>
-  BELADY_HD std::uint32_t operator()(const Tile& t, std::size_t bucket) const {
-    if (t.rank() == 0) {
-      const std::uint32_t n = load_relaxed(tab.bucket_sizes[bucket]);
-      if (n != 0) atomic_ref<unsigned long long>(*counter).fetch_add(n, mo::memory_order_relaxed);
-    }
+  BELADY_HD std::uint32_t operator()(const Tile& t, std::size_t run) const {
+    const std::size_t first = run * run_items;
+    const std::size_t end = first + run_items < tab.num_buckets ? first + run_items : tab.num_buckets;
+    std::uint32_t occupied = 0;  // at most 32 buckets of at most 1,024 slots
+    for (std::size_t b = first + t.rank(); b < end; b += Tile::size) occupied += load_relaxed(tab.bucket_sizes[b]);
+    occupied = tile_sum(t, occupied);
+    if (t.rank() == 0 && occupied != 0)
+      atomic_ref<unsigned long long>(*counter).fetch_add(occupied, mo::memory_order_relaxed);
     return 0;
   }
 };
