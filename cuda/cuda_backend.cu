@@ -89,12 +89,14 @@ class device_scope {
   int previous_ = 0;
 };
 
-/// A few device words for one call (counters), stream-ordered.
+/// A few device words for one call (counters), stream-ordered, from the executor's pool.
 class device_words {
  public:
-  device_words(std::size_t words, cudaStream_t s, int device) : stream_(s), words_(words), device_(device) {
+  device_words(std::size_t words, cudaStream_t s, int device, cudaMemPool_t pool)
+      : stream_(s), words_(words), device_(device) {
     device_scope scope(device_);
-    BELADY_CUDA_TRY(cudaMallocAsync(reinterpret_cast<void**>(&ptr_), words * sizeof(unsigned long long), s));
+    BELADY_CUDA_TRY(
+        cudaMallocFromPoolAsync(reinterpret_cast<void**>(&ptr_), words * sizeof(unsigned long long), pool, s));
     BELADY_CUDA_TRY(cudaMemsetAsync(ptr_, 0, words * sizeof(unsigned long long), s));
   }
   ~device_words() {
@@ -145,6 +147,22 @@ class cuda_executor {
   explicit cuda_executor(int device) : device_(device) {
     device_scope scope(device_);
     BELADY_CUDA_TRY(cudaDeviceGetAttribute(&sm_count_, cudaDevAttrMultiProcessorCount, device_));
+    // The per-call counters come from a pool of the cache's own. The device's default pool
+    // releases its unused memory at every synchronization (release threshold 0), so each
+    // synchronous call would map and unmap its counters' memory again; a pool that keeps up to
+    // 1 MiB makes that a suballocation. (Not the default pool's threshold: that pool is the
+    // application's.)
+    cudaMemPoolProps props{};
+    props.allocType = cudaMemAllocationTypePinned;
+    props.location.type = cudaMemLocationTypeDevice;
+    props.location.id = device_;
+    BELADY_CUDA_TRY(cudaMemPoolCreate(&pool_, &props));
+    std::uint64_t keep = std::uint64_t{1} << 20;
+    const cudaError_t e = cudaMemPoolSetAttribute(pool_, cudaMemPoolAttrReleaseThreshold, &keep);
+    if (e != cudaSuccess) {
+      (void)cudaMemPoolDestroy(pool_);
+      BELADY_CUDA_TRY(e);
+    }
   }
 
   void* allocate(std::size_t bytes, const char* what) {
@@ -206,7 +224,7 @@ class cuda_executor {
       BELADY_CUDA_TRY(cudaGetLastError());
       return result;
     }
-    device_words counts(outcome_kinds, stream, device_);
+    device_words counts(outcome_kinds, stream, device_, pool_);
     kernel<<<blocks, block_threads, 0, stream>>>(op, n, counts.ptr());
     BELADY_CUDA_TRY(cudaGetLastError());
     unsigned long long host_counts[outcome_kinds] = {};
@@ -217,7 +235,7 @@ class cuda_executor {
 
   device_words make_counter(stream_view s) {
     device_scope scope(device_);
-    return device_words(1, native(s), device_);
+    return device_words(1, native(s), device_, pool_);
   }
 
   void copy_to_host(void* dst, const void* src, std::size_t bytes) {
@@ -287,12 +305,18 @@ class cuda_executor {
       (void)cudaStreamSynchronize(background_);
       (void)cudaStreamDestroy(background_);
     }
-    std::lock_guard lock(pinned_mutex_);
-    for (auto& p : pinned_) {
-      (void)cudaEventSynchronize(p.done);
-      (void)cudaEventDestroy(p.done);
+    {
+      std::lock_guard lock(pinned_mutex_);
+      for (auto& p : pinned_) {
+        (void)cudaEventSynchronize(p.done);
+        (void)cudaEventDestroy(p.done);
+      }
+      pinned_.clear();
     }
-    pinned_.clear();
+    // A pool whose frees have not all completed is released by the runtime once they have
+    // (cudaMemPoolDestroy's contract): no wait for the caller's streams here.
+    (void)cudaMemPoolDestroy(pool_);
+    (void)cudaGetLastError();
   }
   cuda_executor(const cuda_executor&) = delete;
   cuda_executor& operator=(const cuda_executor&) = delete;
@@ -381,6 +405,7 @@ class cuda_executor {
   int sm_count_ = 1;
   std::mutex pinned_mutex_;
   std::deque<pinned_entry> pinned_;
+  cudaMemPool_t pool_ = nullptr;
 };
 
 }  // namespace
