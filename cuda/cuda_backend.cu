@@ -97,7 +97,11 @@ class device_words {
     device_scope scope(device_);
     BELADY_CUDA_TRY(
         cudaMallocFromPoolAsync(reinterpret_cast<void**>(&ptr_), words * sizeof(unsigned long long), pool, s));
-    BELADY_CUDA_TRY(cudaMemsetAsync(ptr_, 0, words * sizeof(unsigned long long), s));
+    const cudaError_t e = cudaMemsetAsync(ptr_, 0, words * sizeof(unsigned long long), s);
+    if (e != cudaSuccess) {  // the destructor does not run for a throwing constructor
+      (void)cudaFreeAsync(ptr_, s);
+      BELADY_CUDA_TRY(e);
+    }
   }
   ~device_words() {
     if (ptr_ == nullptr) return;
@@ -147,17 +151,24 @@ class cuda_executor {
   explicit cuda_executor(int device) : device_(device) {
     device_scope scope(device_);
     BELADY_CUDA_TRY(cudaDeviceGetAttribute(&sm_count_, cudaDevAttrMultiProcessorCount, device_));
-    // The per-call counters come from a pool of the cache's own. The device's default pool
-    // releases its unused memory at every synchronization (release threshold 0), so each
-    // synchronous call would map and unmap its counters' memory again; a pool that keeps up to
-    // 1 MiB makes that a suballocation. (Not the default pool's threshold: that pool is the
+    // The per-call counters and the models' parameters come from a pool of the cache's own.
+    // The device's default pool releases its unused memory at every synchronization (release
+    // threshold 0), so each synchronous call would map and unmap its counters' memory again. This
+    // pool keeps what it has (threshold: no limit); it only ever holds a few counters and the
+    // kept models' parameters, kilobytes. (Not the default pool's threshold: that pool is the
     // application's.)
+    int pools = 0;
+    BELADY_CUDA_TRY(cudaDeviceGetAttribute(&pools, cudaDevAttrMemoryPoolsSupported, device_));
+    if (pools == 0)
+      throw backend_unavailable("belady: device " + std::to_string(device_) +
+                                " does not support stream-ordered memory pools (cudaDevAttrMemoryPoolsSupported), "
+                                "which the cuda backend needs");
     cudaMemPoolProps props{};
     props.allocType = cudaMemAllocationTypePinned;
     props.location.type = cudaMemLocationTypeDevice;
     props.location.id = device_;
     BELADY_CUDA_TRY(cudaMemPoolCreate(&pool_, &props));
-    std::uint64_t keep = std::uint64_t{1} << 20;
+    std::uint64_t keep = ~std::uint64_t{0};
     const cudaError_t e = cudaMemPoolSetAttribute(pool_, cudaMemPoolAttrReleaseThreshold, &keep);
     if (e != cudaSuccess) {
       (void)cudaMemPoolDestroy(pool_);
@@ -267,17 +278,45 @@ class cuda_executor {
     BELADY_CUDA_TRY(cudaStreamSynchronize(s));
   }
 
+  /// A model's parameters on the device, for a swap under load. Nothing here waits for the
+  /// cache's kernels: the memory comes stream-ordered from the cache's pool and is copied on a
+  /// non-blocking stream of its own (cudaMalloc, and a copy on the legacy default stream, would
+  /// wait for kernels in flight on the callers' streams), and the deleter frees it with
+  /// cudaFreeAsync (cudaFree synchronizes the whole device). The deleter runs once no batch
+  /// holds the model any more (retain_until_complete), so no kernel reads the memory then.
   std::shared_ptr<const void> upload(const void* src, std::size_t bytes) {
-    void* p = allocate(bytes, "model parameters");
     device_scope scope(device_);
-    const cudaError_t e = cudaMemcpy(p, src, bytes, cudaMemcpyHostToDevice);
+    const cudaStream_t s = upload_stream();
+    void* p = nullptr;
+    const cudaError_t a = cudaMallocFromPoolAsync(&p, bytes, pool_, s);
+    if (a == cudaErrorMemoryAllocation) {
+      (void)cudaGetLastError();
+      throw out_of_memory("belady: device allocation of " + std::to_string(bytes) +
+                              " bytes for model parameters failed on device " + std::to_string(device_),
+                          bytes, 0);
+    }
+    BELADY_CUDA_TRY(a);
+    cudaError_t e = cudaMemcpyAsync(p, src, bytes, cudaMemcpyHostToDevice, s);
+    if (e == cudaSuccess) e = cudaStreamSynchronize(s);
     if (e != cudaSuccess) {
-      (void)cudaFree(p);
+      (void)cudaFreeAsync(p, s);
       BELADY_CUDA_TRY(e);
     }
-    // Self-contained deleter: a model may outlive the cache that uploaded it.
+    // Self-contained deleter: a model may outlive the cache that uploaded it (and its pool and
+    // stream: a pool with allocations outstanding is released only once they are freed).
     const int device = device_;
-    return std::shared_ptr<const void>(p, [device](const void* q) { free_on(device, const_cast<void*>(q)); });
+    return std::shared_ptr<const void>(p, [device](const void* q) { free_async_on(device, const_cast<void*>(q)); });
+  }
+
+  /// cudaFreeAsync on `device`, ordered on the calling thread's default stream (a stream that
+  /// always exists); errors ignored, as in free_on.
+  static void free_async_on(int device, void* p) noexcept {
+    int previous = -1;
+    (void)cudaGetDevice(&previous);
+    if (previous != device) (void)cudaSetDevice(device);
+    (void)cudaFreeAsync(p, cudaStreamPerThread);
+    if (previous >= 0 && previous != device) (void)cudaSetDevice(previous);
+    (void)cudaGetLastError();
   }
 
   /// Keeps `pinned` until an event recorded now on `s` has completed, so a swapped-out model's
@@ -300,10 +339,14 @@ class cuda_executor {
   }
 
   ~cuda_executor() {
-    if (background_ != nullptr) {
-      device_scope scope(device_);
-      (void)cudaStreamSynchronize(background_);
-      (void)cudaStreamDestroy(background_);
+    // No device_scope here: it throws, and at process exit the runtime may be unloading.
+    int previous = -1;
+    (void)cudaGetDevice(&previous);
+    if (previous != device_) (void)cudaSetDevice(device_);
+    for (const cudaStream_t own : {background_, upload_}) {
+      if (own == nullptr) continue;
+      (void)cudaStreamSynchronize(own);
+      (void)cudaStreamDestroy(own);
     }
     {
       std::lock_guard lock(pinned_mutex_);
@@ -316,6 +359,7 @@ class cuda_executor {
     // A pool whose frees have not all completed is released by the runtime once they have
     // (cudaMemPoolDestroy's contract): no wait for the caller's streams here.
     (void)cudaMemPoolDestroy(pool_);
+    if (previous >= 0 && previous != device_) (void)cudaSetDevice(previous);
     (void)cudaGetLastError();
   }
   cuda_executor(const cuda_executor&) = delete;
@@ -365,10 +409,11 @@ class cuda_executor {
       if (k != 0) return k;
     }
     int per_sm = 0;
+    (void)cudaGetLastError();  // the query may return a stale error of an earlier launch
     if (cudaOccupancyMaxActiveBlocksPerMultiprocessor(&per_sm, kernel_for<Op>(), block_threads, 0) != cudaSuccess ||
         per_sm < 1) {
       (void)cudaGetLastError();
-      per_sm = 1;  // a launch failure, if any, is reported by the launch itself
+      return 1;  // not cached: asked again next time (a launch failure is reported by the launch)
     }
     const unsigned blocks = static_cast<unsigned>(per_sm);
     if (cacheable) known[device_].store(blocks, std::memory_order_relaxed);
@@ -382,6 +427,14 @@ class cuda_executor {
       pinned_.pop_front();
     }
     (void)cudaGetLastError();  // cudaErrorNotReady from the query is not an error here
+  }
+
+  /// The stream model uploads are copied on: non-blocking, so that it never waits for the
+  /// legacy default stream (created once; callers hold device_scope).
+  cudaStream_t upload_stream() {
+    std::lock_guard lock(background_mutex_);
+    if (upload_ == nullptr) BELADY_CUDA_TRY(cudaStreamCreateWithFlags(&upload_, cudaStreamNonBlocking));
+    return upload_;
   }
 
   /// The lowest-priority stream of the device (created once; callers hold device_scope).
@@ -399,8 +452,9 @@ class cuda_executor {
     cudaEvent_t done;
     std::shared_ptr<const void> object;
   };
-  std::mutex background_mutex_;
+  std::mutex background_mutex_;  // also guards upload_
   cudaStream_t background_ = nullptr;
+  cudaStream_t upload_ = nullptr;
   int device_;
   int sm_count_ = 1;
   std::mutex pinned_mutex_;

@@ -6,7 +6,8 @@
 # (on the device machine: carry [".gpu-deps"], command `bash scripts/gpu-check.sh "$OUT"`).
 #
 # OUTDIR gets: gpu-check.log (everything), summary.txt (each step's exit code and time), env.txt
-# (nvidia-smi, tool versions), ctest.xml (JUnit), ctest-last.log, bench.json.
+# (nvidia-smi, tool versions), ctest.xml (JUnit), ctest-last.log, bench.json, swap-cuda.txt
+# (belady-swap-bench --backend cuda), rollback-cuda.txt (belady-rollback-bench --backend cuda).
 # Exit status: non-zero if configure, build or tests failed (a benchmark failure is only recorded).
 #
 # Environment (all optional):
@@ -230,6 +231,21 @@ else
   step bench "${GPU_CHECK_BENCH_S:-150}" "$BENCH" --benchmark_format=console \
     --benchmark_out="$OUTDIR/bench.json" --benchmark_out_format=json \
     --benchmark_repetitions=3 --benchmark_report_aggregates_only=true
+fi
+
+# Issue figures the throughput benchmark does not give: model swap latency under load and the
+# online watch's rollback time, both on the cuda backend. Output in swap-cuda.txt, rollback-cuda.txt.
+SWAP=$BUILD_DIR/bin/belady-swap-bench
+ROLLBACK=$BUILD_DIR/bin/belady-rollback-bench
+if [[ -x $SWAP ]] && (($(budget 30) >= 10)); then
+  step swap 30 bash -c "\"$SWAP\" --backend cuda --swaps 400 --rounds 4 | tee \"$OUTDIR/swap-cuda.txt\""
+else
+  note "step swap: skipped (not built or no time left)"
+fi
+if [[ -x $ROLLBACK ]] && (($(budget 45) >= 20)); then
+  step rollback 45 bash -c "\"$ROLLBACK\" --backend cuda --trials 3 | tee \"$OUTDIR/rollback-cuda.txt\""
+else
+  note "step rollback: skipped (not built or no time left)"
 fi
 
 FINAL_RC=0

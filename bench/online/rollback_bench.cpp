@@ -1,14 +1,15 @@
 // belady-rollback-bench: detection and reversion time of the online watch (issue: detect within
 // 200 ms, revert within 300 ms at a realistic request rate).
 //
-//   belady-rollback-bench [--clients N] [--trials N] [--capacity N] [--batch N]
+//   belady-rollback-bench [--clients N] [--trials N] [--capacity N] [--batch N] [--backend host|cuda]
 //
 // A learned cache with online learning in thread mode (training off: only the watch acts) serves
 // a zipf 0.9 workload from N client threads (find a batch, insert its misses). Once warm, the
 // bench installs a model with inverted scores (evicts the most recently used) and waits for the
 // learner to roll it back; it prints the request rate, the live hit ratio before and after, and
 // the learner's detect_ms and revert_ms (measured from the registry's time of the swap), per trial
-// and as medians.
+// and as medians. With --backend cuda the clients' batches are staged in device memory (each
+// batch: upload, find, download of `found`, upload of the misses, insert).
 #include <belady/belady.hpp>
 #include <belady/model/registry.hpp>
 
@@ -24,6 +25,8 @@
 #include <thread>
 #include <vector>
 
+#include "../bench/device_memory.hpp"
+
 namespace {
 
 struct options {
@@ -31,6 +34,7 @@ struct options {
   unsigned trials = 5;
   std::size_t capacity = 1 << 18;
   std::size_t batch = 1024;
+  belady::backend executor = belady::backend::host;
 };
 
 options parse(int argc, char** argv) {
@@ -48,8 +52,12 @@ options parse(int argc, char** argv) {
     else if (a == "--trials") o.trials = static_cast<unsigned>(value());
     else if (a == "--capacity") o.capacity = value();
     else if (a == "--batch") o.batch = value();
+    else if (a == "--backend" && i + 1 < argc && std::string(argv[i + 1]) == "host") o.executor = belady::backend::host, ++i;
+    else if (a == "--backend" && i + 1 < argc && std::string(argv[i + 1]) == "cuda") o.executor = belady::backend::cuda, ++i;
     else {
-      std::fprintf(stderr, "usage: belady-rollback-bench [--clients N] [--trials N] [--capacity N] [--batch N]\n");
+      std::fprintf(stderr,
+                   "usage: belady-rollback-bench [--clients N] [--trials N] [--capacity N] [--batch N] "
+                   "[--backend host|cuda]\n");
       std::exit(2);
     }
   }
@@ -69,11 +77,17 @@ double median(std::vector<double> v) {
 
 int main(int argc, char** argv) {
   const options o = parse(argc, argv);
+  const bool on_device = o.executor == belady::backend::cuda;
+  if (on_device && !(belady_bench::have_cudart && belady::cuda_backend_available())) {
+    std::fprintf(stderr, "belady-rollback-bench: --backend cuda needs the CUDA runtime and a usable device\n");
+    return 2;
+  }
+  const belady_bench::memory where = on_device ? belady_bench::memory::device : belady_bench::memory::host;
   belady::cache_config c;
   c.capacity = o.capacity;
   c.dim = 8;
   c.eviction = belady::policy::learned;
-  c.executor = belady::backend::host;
+  c.executor = o.executor;
   c.online.enabled = true;
   c.online.poll_interval_ms = 5;
   c.online.train_every_samples = std::size_t{1} << 62;  // no training: the watch alone
@@ -96,14 +110,31 @@ int main(int argc, char** argv) {
       std::vector<std::uint64_t> batch(o.batch), miss;
       std::vector<float> values(o.batch * 8), miss_values;
       std::unique_ptr<bool[]> found(new bool[o.batch]);
+      // The cache's copies (--backend cuda); the host vectors above otherwise.
+      const std::size_t staged = on_device ? o.batch : 0;
+      belady_bench::buffer<std::uint64_t> batch_at(where, staged), miss_at(where, staged);
+      belady_bench::buffer<float> values_at(where, staged * 8), miss_values_at(where, staged * 8);
+      belady_bench::buffer<bool> found_at(where, staged);
       while (!stop.load(std::memory_order_relaxed)) {
         for (auto& k : batch) k = std::uint64_t(std::lower_bound(cdf.begin(), cdf.end(), u(rng)) - cdf.begin()) + 1;
-        (void)cache.find(batch, values, std::span<bool>(found.get(), o.batch));
+        if (on_device) {
+          batch_at.upload(batch.data(), o.batch);
+          (void)cache.find(batch_at.span(), values_at.span(), found_at.span());
+          found_at.download(found.get(), o.batch);
+        } else {
+          (void)cache.find(batch, values, std::span<bool>(found.get(), o.batch));
+        }
         miss.clear();
         for (std::size_t i = 0; i < o.batch; ++i)
           if (!found[i]) miss.push_back(batch[i]);
         miss_values.assign(miss.size() * 8, 1.0f);
-        if (!miss.empty()) (void)cache.insert_or_assign(miss, miss_values);
+        if (!miss.empty() && on_device) {
+          miss_at.upload(miss.data(), miss.size());
+          miss_values_at.upload(miss_values.data(), miss_values.size());
+          (void)cache.insert_or_assign(miss_at.span(miss.size()), miss_values_at.span(miss_values.size()));
+        } else if (!miss.empty()) {
+          (void)cache.insert_or_assign(miss, miss_values);
+        }
         served.fetch_add(o.batch, std::memory_order_relaxed);
       }
     });
@@ -113,8 +144,8 @@ int main(int argc, char** argv) {
   for (int i = 0; i < belady::model::feature_count; ++i) bad.inv_std[i] = 1.0f;
   bad.w[0] = -1.0f;  // inverted recency
 
-  std::printf("belady-rollback-bench: host backend, %u client threads, batches of %zu, capacity %zu, zipf 0.9\n",
-              o.clients, o.batch, o.capacity);
+  std::printf("belady-rollback-bench: %s backend, %u client threads, batches of %zu, capacity %zu, zipf 0.9\n",
+              on_device ? "cuda" : "host", o.clients, o.batch, o.capacity);
   std::printf("%5s %12s %10s %10s %10s %10s\n", "trial", "req/s", "hit before", "hit after", "detect ms", "revert ms");
   std::vector<double> detect, revert, rates;
   std::this_thread::sleep_for(std::chrono::seconds(3));  // warm

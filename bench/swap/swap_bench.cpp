@@ -2,7 +2,8 @@
 // predicting, and how much the swaps slow the readers down.
 //
 // --engine cache (default): the readers are real batched calls on a belady::cache with
-// policy::learned (host backend): each batch is an insert_or_assign or a find of `batch` keys drawn
+// policy::learned (host backend, or --backend cuda: batches staged in device memory, so each
+// reader batch is an upload, the call and a download): each batch is an insert_or_assign or a find of `batch` keys drawn
 // from four times the capacity, so most inserts evict and run the model; the swaps go through the
 // cache's own registry. A failed operation is a thrown call or a value that does not belong to its
 // key. --engine predict: readers stand in for batched cache calls with one registry.active() load
@@ -32,6 +33,7 @@
 #include <thread>
 #include <vector>
 
+#include "../bench/device_memory.hpp"
 #include "belady/cache.hpp"
 #include "belady/model/model_io.hpp"
 #include "belady/model/registry.hpp"
@@ -54,6 +56,7 @@ struct options {
   std::size_t history = 16;
   bool cache_engine = true;
   std::size_t capacity = 1 << 18;
+  belady::backend executor = belady::backend::host;
 };
 
 [[noreturn]] void usage(const char* msg) {
@@ -61,7 +64,7 @@ struct options {
                "%s\nusage: belady-swap-bench [--readers N=2] [--swaps N=1000] [--batch N=4096]\n"
                "         [--kind linear|mlp|linear_int8|mlp_int8] [--hidden H=16] [--rounds N=10]\n"
                "         [--interval-us US=1000] [--history N=16] [--engine cache|predict]\n"
-               "         [--capacity N=262144]\n",
+               "         [--capacity N=262144] [--backend host|cuda]\n",
                msg);
   std::exit(2);
 }
@@ -82,6 +85,11 @@ options parse(int argc, char** argv) {
       else if (a == "--interval-us") o.interval_us = std::stoi(v);
       else if (a == "--history") o.history = std::stoul(v);
       else if (a == "--capacity") o.capacity = std::stoul(v);
+      else if (a == "--backend") {
+        if (v == "host") o.executor = belady::backend::host;
+        else if (v == "cuda") o.executor = belady::backend::cuda;
+        else usage(("unknown --backend " + v).c_str());
+      }
       else if (a == "--engine") {
         if (v == "cache") o.cache_engine = true;
         else if (v == "predict") o.cache_engine = false;
@@ -102,6 +110,8 @@ options parse(int argc, char** argv) {
   }
   if (o.readers < 0 || o.swaps < 1 || o.batch < 1 || o.rounds < 1 || o.rounds > o.swaps || o.interval_us < 0)
     usage("out-of-range option");
+  if (o.executor == belady::backend::cuda && !o.cache_engine)
+    usage("--backend cuda measures the cache engine (--engine predict runs on the host)");
   return o;
 }
 
@@ -188,13 +198,19 @@ int main(int argc, char** argv) {
                                      return std::shared_ptr<const void>(std::make_shared<const bm::model_params>(p));
                                    }});
   constexpr std::size_t dim = 8;
+  const bool on_device = o.executor == belady::backend::cuda;
+  const belady_bench::memory where = on_device ? belady_bench::memory::device : belady_bench::memory::host;
+  if (on_device && !(belady_bench::have_cudart && belady::cuda_backend_available())) {
+    std::fprintf(stderr, "belady-swap-bench: --backend cuda needs the CUDA runtime and a usable device\n");
+    return 2;
+  }
   std::unique_ptr<belady::cache<std::uint64_t, float>> cache;
   if (o.cache_engine)
     cache = std::make_unique<belady::cache<std::uint64_t, float>>(belady::cache_config{
         .capacity = o.capacity,
         .dim = dim,
         .eviction = belady::policy::learned,
-        .executor = belady::backend::host,
+        .executor = o.executor,
         .host_threads = 1});  // each reader thread is one executor: no pool contention in the figures
   bm::model_registry& registry = o.cache_engine ? cache->models() : own_registry;
   registry.install(models[0], {.note = "initial"});
@@ -205,7 +221,11 @@ int main(int argc, char** argv) {
       keys[i] = i;
       for (std::size_t d = 0; d < dim; ++d) values[i * dim + d] = float(i);
     }
-    cache->insert_or_assign(keys, values);
+    belady_bench::buffer<std::uint64_t> k(where, keys.size());
+    belady_bench::buffer<float> v(where, values.size());
+    k.upload(keys.data(), keys.size());
+    v.upload(values.data(), values.size());
+    cache->insert_or_assign(k.span(), v.span());
   }
 
   std::vector<float> features(o.batch * bm::feature_count);
@@ -226,16 +246,31 @@ int main(int argc, char** argv) {
         std::vector<std::uint64_t> keys(o.batch);
         std::vector<float> values(o.batch * dim), out(o.batch * dim);
         std::unique_ptr<bool[]> found(new bool[o.batch]);
+        // Where the cache reads them: these host arrays, or device copies (--backend cuda).
+        belady_bench::buffer<std::uint64_t> keys_at(where, on_device ? o.batch : 0);
+        belady_bench::buffer<float> values_at(where, on_device ? o.batch * dim : 0);
+        belady_bench::buffer<float> out_at(where, on_device ? o.batch * dim : 0);
+        belady_bench::buffer<bool> found_at(where, on_device ? o.batch : 0);
+        const std::span<const std::uint64_t> k_span = on_device ? keys_at.span() : std::span(keys);
+        const std::span<const float> v_span = on_device ? values_at.span() : std::span(values);
+        const std::span<float> out_span = on_device ? out_at.span() : std::span(out);
+        const std::span<bool> found_span = on_device ? found_at.span() : std::span<bool>(found.get(), o.batch);
         while (!stop.load(std::memory_order_relaxed)) {
           for (std::size_t k = 0; k < o.batch; ++k) {
             keys[k] = rng() % (4 * o.capacity);
             for (std::size_t d = 0; d < dim; ++d) values[k * dim + d] = float(keys[k]);
           }
           try {
+            if (on_device) keys_at.upload(keys.data(), o.batch);
             if (rng() % 2) {
-              cache->insert_or_assign(keys, values);
+              if (on_device) values_at.upload(values.data(), values.size());
+              cache->insert_or_assign(k_span, v_span);
             } else {
-              cache->find(keys, out, std::span<bool>(found.get(), o.batch));
+              cache->find(k_span, out_span, found_span);
+              if (on_device) {
+                out_at.download(out.data(), out.size());
+                found_at.download(found.get(), o.batch);
+              }
               for (std::size_t k = 0; k < o.batch; ++k)
                 if (found[k] && out[k * dim] != float(keys[k])) slot->failures.fetch_add(1, std::memory_order_relaxed);
             }
@@ -328,8 +363,9 @@ int main(int argc, char** argv) {
   mean /= double(lat_us.size());
   const double keys = double(o.batch);
 
-  std::printf("engine: %s\n", o.cache_engine ? "cache (learned policy, host backend, insert_or_assign/find)"
-                                              : "predict (registry load + predict over the batch)");
+  std::printf("engine: %s\n", !o.cache_engine ? "predict (registry load + predict over the batch)"
+                             : on_device     ? "cache (learned policy, cuda backend, insert_or_assign/find)"
+                                             : "cache (learned policy, host backend, insert_or_assign/find)");
   std::printf("belady-swap-bench: %d reader thread(s), batch %zu, model %s (hidden %u, %zu bytes on file), "
               "%d swaps every %d us in %d rounds, history %zu, %u hardware threads\n",
               o.readers, o.batch, kind_str(models[0].kind), models[0].hidden, bm::serialized_size(models[0]),
@@ -342,11 +378,11 @@ int main(int argc, char** argv) {
   std::printf("failed operations: %llu (writer %llu, reader %llu)\n", static_cast<unsigned long long>(failed),
               static_cast<unsigned long long>(writer_failures), static_cast<unsigned long long>(reader_failures));
   std::printf(
-      "{\"bench\":\"swap\",\"engine\":\"%s\",\"readers\":%d,\"batch\":%zu,\"kind\":\"%s\",\"hidden\":%u,\"swaps\":%d,"
+      "{\"bench\":\"swap\",\"backend\":\"%s\",\"engine\":\"%s\",\"readers\":%d,\"batch\":%zu,\"kind\":\"%s\",\"hidden\":%u,\"swaps\":%d,"
       "\"interval_us\":%d,\"rounds\":%d,\"swap_us\":{\"p50\":%.3f,\"p99\":%.3f,\"max\":%.3f,\"mean\":%.3f},"
       "\"reader_batches_per_s\":{\"steady\":%.1f,\"during_swaps\":%.1f},"
       "\"throughput_ratio\":%.4f,\"throughput_ratio_worst_round\":%.4f,\"failed_ops\":%llu}\n",
-      o.cache_engine ? "cache" : "predict", o.readers, o.batch, kind_str(models[0].kind), models[0].hidden, o.swaps,
+      on_device ? "cuda" : "host", o.cache_engine ? "cache" : "predict", o.readers, o.batch, kind_str(models[0].kind), models[0].hidden, o.swaps,
       o.interval_us, o.rounds, p50, p99, mx, mean, steady, during, ratio, ratio_min, static_cast<unsigned long long>(failed));
   return failed == 0 ? 0 : 1;
 }
