@@ -89,6 +89,19 @@ class device_scope {
   int previous_ = 0;
 };
 
+/// Runs `f` with `device` current and restores the caller's device; CUDA errors are ignored and
+/// cleared. For destructors and deleters, which must not throw: at process exit the runtime may
+/// already be unloading (cudaErrorCudartUnloading).
+template <class F>
+void on_device_noexcept(int device, F&& f) noexcept {
+  int previous = -1;
+  (void)cudaGetDevice(&previous);
+  if (previous != device) (void)cudaSetDevice(device);
+  f();
+  if (previous >= 0 && previous != device) (void)cudaSetDevice(previous);
+  (void)cudaGetLastError();
+}
+
 /// A few device words for one call (counters), stream-ordered, from the executor's pool.
 class device_words {
  public:
@@ -106,12 +119,7 @@ class device_words {
   ~device_words() {
     if (ptr_ == nullptr) return;
     // The cache's device, not the caller's: the null stream means the current device's stream.
-    int previous = -1;
-    (void)cudaGetDevice(&previous);
-    if (previous != device_) (void)cudaSetDevice(device_);
-    (void)cudaFreeAsync(ptr_, stream_);
-    if (previous >= 0 && previous != device_) (void)cudaSetDevice(previous);
-    (void)cudaGetLastError();
+    on_device_noexcept(device_, [&] { (void)cudaFreeAsync(ptr_, stream_); });
   }
   device_words(device_words&& o) noexcept : stream_(o.stream_), words_(o.words_), device_(o.device_), ptr_(o.ptr_) {
     o.ptr_ = nullptr;
@@ -204,12 +212,7 @@ class cuda_executor {
   /// cudaFree on `device`; at process exit the runtime may already be unloading
   /// (cudaErrorCudartUnloading): ignored.
   static void free_on(int device, void* p) noexcept {
-    int previous = -1;
-    (void)cudaGetDevice(&previous);
-    if (previous != device) (void)cudaSetDevice(device);
-    (void)cudaFree(p);
-    if (previous >= 0 && previous != device) (void)cudaSetDevice(previous);
-    (void)cudaGetLastError();
+    on_device_noexcept(device, [&] { (void)cudaFree(p); });
   }
   void fill(void* p, int byte, std::size_t bytes) {
     if (p == nullptr) return;
@@ -311,12 +314,7 @@ class cuda_executor {
   /// cudaFreeAsync on `device`, ordered on the calling thread's default stream (a stream that
   /// always exists); errors ignored, as in free_on.
   static void free_async_on(int device, void* p) noexcept {
-    int previous = -1;
-    (void)cudaGetDevice(&previous);
-    if (previous != device) (void)cudaSetDevice(device);
-    (void)cudaFreeAsync(p, cudaStreamPerThread);
-    if (previous >= 0 && previous != device) (void)cudaSetDevice(previous);
-    (void)cudaGetLastError();
+    on_device_noexcept(device, [&] { (void)cudaFreeAsync(p, cudaStreamPerThread); });
   }
 
   /// Keeps `pinned` until an event recorded now on `s` has completed, so a swapped-out model's
@@ -339,29 +337,27 @@ class cuda_executor {
   }
 
   ~cuda_executor() {
-    // No device_scope here: it throws, and at process exit the runtime may be unloading.
-    int previous = -1;
-    (void)cudaGetDevice(&previous);
-    if (previous != device_) (void)cudaSetDevice(device_);
-    for (const cudaStream_t own : {background_, upload_}) {
-      if (own == nullptr) continue;
-      (void)cudaStreamSynchronize(own);
-      (void)cudaStreamDestroy(own);
-    }
-    {
-      std::lock_guard lock(pinned_mutex_);
-      for (auto& p : pinned_) {
-        (void)cudaEventSynchronize(p.done);
-        (void)cudaEventDestroy(p.done);
+    // Not device_scope, which throws: at process exit the runtime may be unloading.
+    on_device_noexcept(device_, [&] {
+      for (const cudaStream_t own : {background_, upload_}) {
+        if (own == nullptr) continue;
+        (void)cudaStreamSynchronize(own);
+        (void)cudaStreamDestroy(own);
       }
-      pinned_.clear();
-    }
-    // A pool whose frees have not all completed is released by the runtime once they have
-    // (cudaMemPoolDestroy's contract): no wait for the caller's streams here.
-    (void)cudaMemPoolDestroy(pool_);
-    if (previous >= 0 && previous != device_) (void)cudaSetDevice(previous);
-    (void)cudaGetLastError();
+      {
+        std::lock_guard lock(pinned_mutex_);
+        for (auto& p : pinned_) {
+          (void)cudaEventSynchronize(p.done);
+          (void)cudaEventDestroy(p.done);
+        }
+        pinned_.clear();
+      }
+      // A pool whose frees have not all completed is released by the runtime once they have
+      // (cudaMemPoolDestroy's contract): no wait for the caller's streams here.
+      (void)cudaMemPoolDestroy(pool_);
+    });
   }
+
   cuda_executor(const cuda_executor&) = delete;
   cuda_executor& operator=(const cuda_executor&) = delete;
 
