@@ -465,9 +465,29 @@ struct export_op {
     const std::uint64_t end = first_slot + slot_count;
     const std::uint64_t hi = end < base + tab.bucket_slots ? end : base + tab.bucket_slots;
     lock_bucket(t, tab.locks[bucket]);
-    for (std::uint64_t slot = lo; slot < hi; ++slot) {
-      const Key key = tab.keys[slot];
-      if (key != empty_key<Key>) emit_evicted(t, tab, b, key, tab.value_at(slot), tab.scores[slot]);
+    // A round of Tile::size slots reserves its output positions with one atomic (not one per
+    // slot: every tile of the grid appends to the same counter); each occupied slot takes the
+    // position of its rank among the round's occupied slots, so the order is the slots' order.
+    for (std::uint64_t s0 = lo; s0 < hi; s0 += Tile::size) {
+      const std::uint64_t slot = s0 + t.rank();
+      const Key key = slot < hi ? tab.keys[slot] : empty_key<Key>;
+      const bool occupied = key != empty_key<Key>;
+      const std::uint32_t mask = t.ballot(occupied);
+      if (mask == 0) continue;
+      unsigned long long first = 0;
+      if (t.rank() == 0) first = atomic_ref<unsigned long long>(*b.counter).fetch_add(bit_count(mask), mo::memory_order_relaxed);
+      first = t.shfl(first, 0);
+      const auto position = [&](std::uint32_t lane) { return first + bit_count(mask & ((1u << lane) - 1u)); };
+      if (occupied) {
+        b.evicted_keys[position(t.rank())] = key;
+        if (b.evicted_scores != nullptr) b.evicted_scores[position(t.rank())] = tab.scores[slot];
+      }
+      if (b.evicted_values != nullptr)
+        for (std::uint32_t rest = mask; rest != 0; rest &= rest - 1) {  // each row copied by the whole tile
+          const std::uint32_t lane = first_set(rest);
+          t.copy(b.evicted_values + position(lane) * tab.value_bytes, tab.value_at(s0 + lane), tab.value_bytes);
+        }
+      t.sync();
     }
     unlock_bucket(t, tab.locks[bucket]);
     return 0;

@@ -40,4 +40,13 @@ BELADY_HD BELADY_INLINE std::uint32_t first_set(std::uint32_t mask) {
 #endif
 }
 
+/// Number of set bits.
+BELADY_HD BELADY_INLINE std::uint32_t bit_count(std::uint32_t mask) {
+#if BELADY_ON_DEVICE
+  return static_cast<std::uint32_t>(__popc(mask));
+#else
+  return static_cast<std::uint32_t>(std::popcount(mask));
+#endif
+}
+
 }  // namespace belady::detail
