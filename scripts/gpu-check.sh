@@ -238,12 +238,12 @@ fi
 SWAP=$BUILD_DIR/bin/belady-swap-bench
 ROLLBACK=$BUILD_DIR/bin/belady-rollback-bench
 if [[ -x $SWAP ]] && (($(budget 30) >= 10)); then
-  step swap 30 bash -c "\"$SWAP\" --backend cuda --swaps 400 --rounds 4 | tee \"$OUTDIR/swap-cuda.txt\""
+  step swap 30 bash -c 'set -o pipefail; "$1" --backend cuda --swaps 400 --rounds 4 | tee "$2"' _ "$SWAP" "$OUTDIR/swap-cuda.txt"
 else
   note "step swap: skipped (not built or no time left)"
 fi
-if [[ -x $ROLLBACK ]] && (($(budget 45) >= 20)); then
-  step rollback 45 bash -c "\"$ROLLBACK\" --backend cuda --trials 3 | tee \"$OUTDIR/rollback-cuda.txt\""
+if [[ -x $ROLLBACK ]] && (($(budget 45) >= 30)); then
+  step rollback 45 bash -c 'set -o pipefail; "$1" --backend cuda --trials 3 | tee "$2"' _ "$ROLLBACK" "$OUTDIR/rollback-cuda.txt"
 else
   note "step rollback: skipped (not built or no time left)"
 fi
