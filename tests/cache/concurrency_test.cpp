@@ -304,6 +304,69 @@ TEST_P(ConcurrencyStress, DisjointInsertsLoseNoKeys) {
   }
 }
 
+// Finds and contains probe a bucket without its lock first (a miss never takes it), while other
+// threads insert and erase keys in the same buckets, rewriting their digests and keys. Keys that
+// stay resident the whole time must always be found, with their values. Nothing is evicted: the
+// stable and churned keys fit their buckets together.
+TEST_P(ConcurrencyStress, StableKeysAreFoundWhileTheirBucketsChurn) {
+  cache_t c = make(8192, 32);
+  const std::size_t n_stable = 2048, n_churn = scaled(4096, 1024);
+  const auto keys = belady_test::keys_that_fit<Key>(n_stable + n_churn, c.bucket_count(), 32, 1, 3);
+  const std::vector<Key> stable(keys.begin(), keys.begin() + n_stable);
+  const std::vector<Key> churn(keys.begin() + n_stable, keys.end());
+  {
+    buffer<Key> kb(stable);
+    buffer<float> vb(stable.size() * dim);
+    fill_values(vb, stable, 1);
+    buffer<std::uint64_t> sb(custom() ? stable.size() : 0);
+    for (auto& x : sb) x = 500;
+    ASSERT_EQ(c.insert_or_assign(kb, vb, sb).inserted, stable.size());
+  }
+  problems bad;
+  constexpr std::size_t churners = 3;
+  std::atomic<std::size_t> churning{churners};
+  std::vector<std::thread> threads;
+  for (std::size_t t = 0; t < churners; ++t)
+    threads.emplace_back([&, t] {
+      std::mt19937_64 rng(31 + t);
+      for (std::size_t round = 0; round < scaled(400, 40); ++round) {
+        std::vector<Key> part;
+        for (std::size_t i = t; i < churn.size(); i += churners)
+          if (rng() % 2 == 0) part.push_back(churn[i]);
+        buffer<Key> kb(part);
+        buffer<float> vb(part.size() * dim);
+        fill_values(vb, part, 2);
+        buffer<std::uint64_t> sb(custom() ? part.size() : 0);
+        for (auto& x : sb) x = 500;
+        const auto r = c.insert_or_assign(kb, vb, sb);
+        if (r.evicted + r.refused != 0) bad.add("the churn evicted: the keys were meant to fit");
+        (void)c.erase(kb);
+      }
+      --churning;
+    });
+  for (std::size_t t = 0; t < 3; ++t)
+    threads.emplace_back([&, t] {
+      std::mt19937_64 rng(77 + t);
+      for (bool last = false; !last;) {
+        last = churning.load() == 0;  // one more pass after the churn ends
+        std::vector<Key> part;
+        for (const Key k : stable)
+          if (rng() % 8 == 0) part.push_back(k);
+        buffer<Key> kb(part);
+        buffer<bool> cf(part.size()), ff(part.size());
+        buffer<float> vb(part.size() * dim);
+        if (c.contains(kb, cf) != part.size()) bad.add("contains missed a resident key");
+        if (c.find(kb, vb, ff) != part.size()) bad.add("find missed a resident key");
+        for (std::size_t i = 0; i < part.size(); ++i)
+          if (ff[i] && (vb[i * dim] != encode(part[i], 1) || !consistent(part[i], vb.data() + i * dim)))
+            bad.add("find returned a wrong value");
+      }
+    });
+  for (auto& th : threads) th.join();
+  EXPECT_EQ(bad.count(), 0u) << bad.first();
+  EXPECT_EQ(c.size(), stable.size());
+}
+
 // Many writers on the same few keys: each key is inserted exactly once and then only assigned,
 // so inserted == number of keys and inserted + assigned == every occurrence written.
 TEST_P(ConcurrencyStress, SameKeysFromManyWritersInsertOnce) {

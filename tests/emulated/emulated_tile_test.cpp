@@ -169,14 +169,14 @@ void expect_same_under_emulation(const belady::cache_config& config, const model
 
 // Each policy, in buckets smaller than the tile (16 slots: lanes 16..31 hold none), of a size no
 // power of two divides (125: the last chunk of lanes is partial, digests are not word-aligned),
-// of the default size (128: one digest word per lane) and larger (200: a second, partial round
-// of digest words).
+// of the default size (128: a digest word of 8 slots per lane, 16 lanes) and larger (264: 33
+// words, a second round of one).
 TEST(EmulatedTile, EveryOperationMatchesTheHost) {
   SKIP_UNLESS_EMULATION_AVAILABLE();
   const model_params model = dense_model();
   for (const belady::policy p :
        {belady::policy::lru, belady::policy::lfu, belady::policy::fifo, belady::policy::custom, belady::policy::learned})
-    for (const std::uint32_t bucket : {16u, 125u, 128u, 200u}) {
+    for (const std::uint32_t bucket : {16u, 125u, 128u, 264u}) {
       SCOPED_TRACE(name_of(p) + ", " + std::to_string(bucket) + "-slot buckets");
       expect_same_under_emulation(config_for(p, bucket), p == belady::policy::learned ? &model : nullptr);
     }

@@ -113,39 +113,48 @@ BELADY_HD BELADY_INLINE bool digest_may_be_in_bucket(const table_view<Key>& tab,
   return any != 0;
 }
 
+/// Slot holding `key`, probed without the bucket lock, or no_slot. Only where the bucket's digests
+/// are whole words of its own (digests_word_aligned): digests and keys are read with relaxed
+/// atomic loads, and every write of them (under the lock) is atomic too, so the probe races with
+/// nothing. A miss is an answer: a key never moves between slots, so a scan that passes a
+/// present key's slot sees it, and missing a key means it was absent at some instant of the scan
+/// (being inserted or evicted). A hit is a hint: the caller takes the lock and checks the slot.
+template <class Tile, class Key>
+BELADY_HD BELADY_INLINE std::uint32_t find_in_bucket_unlocked(const Tile& t, const table_view<Key>& tab,
+                                                              const key_location& loc, Key key) {
+  const std::uint32_t words = tab.bucket_slots / 8;
+  std::uint64_t* digest_words = reinterpret_cast<std::uint64_t*>(tab.digests) + loc.base / 8;
+  const std::uint64_t pattern = 0x0101010101010101ull * loc.digest;
+  for (std::uint32_t w0 = 0; w0 < words; w0 += Tile::size) {
+    const std::uint32_t w = w0 + t.rank();
+    std::uint32_t byte = 8;  // of the word, whose slot holds the key; 8: none
+    if (w < words) {
+      const std::uint64_t x = load_relaxed(digest_words[w]) ^ pattern;  // zero bytes: digest matches
+      for (std::uint32_t k = 0; k < 8; ++k)
+        if (((x >> (8 * k)) & 0xffu) == 0 && load_relaxed(tab.keys[loc.base + 8 * w + k]) == key) {
+          byte = k;
+          break;
+        }
+    }
+    const std::uint32_t mask = t.ballot(byte != 8);
+    if (mask != 0) {
+      const std::uint32_t lane = first_set(mask);
+      return 8 * (w0 + lane) + t.shfl(byte, lane);
+    }
+  }
+  return no_slot;
+}
+
 /// Slot (within the bucket) holding `key`, or no_slot. Caller holds the bucket lock.
 template <class Tile, class Key>
 BELADY_HD BELADY_INLINE std::uint32_t find_in_bucket(const Tile& t, const table_view<Key>& tab,
                                                      const key_location& loc, Key key) {
-  if constexpr (Tile::size > 1) {
-    // A device tile's lanes take four digests each, one aligned 4-byte word: a 128-slot bucket
-    // in one round of loads and one ballot instead of four rounds. The lowest lane with a match,
-    // and its lowest byte, is the lowest matching slot, as in the loop below. Byte k of a word is
-    // slot 4w + k (little-endian, as set_digest assumes).
-    if (digests_word_aligned(tab)) {
-      const std::uint32_t words = tab.bucket_slots / 4;
-      const auto* digest_words = reinterpret_cast<const std::uint32_t*>(tab.digests + loc.base);
-      const std::uint32_t pattern = 0x01010101u * loc.digest;
-      for (std::uint32_t w0 = 0; w0 < words; w0 += Tile::size) {
-        const std::uint32_t w = w0 + t.rank();
-        std::uint32_t byte = 4;  // of the word, whose slot holds the key; 4: none
-        if (w < words) {
-          const std::uint32_t x = digest_words[w] ^ pattern;  // zero bytes: digest matches
-          for (std::uint32_t k = 0; k < 4; ++k)
-            if (((x >> (8 * k)) & 0xffu) == 0 && tab.keys[loc.base + 4 * w + k] == key) {
-              byte = k;
-              break;
-            }
-        }
-        const std::uint32_t mask = t.ballot(byte != 4);
-        if (mask != 0) {
-          const std::uint32_t lane = first_set(mask);
-          return 4 * (w0 + lane) + t.shfl(byte, lane);
-        }
-      }
-      return no_slot;
-    }
-  }
+  // A device tile's lanes take eight digests each, one aligned word: a 128-slot bucket in one
+  // round of loads and one ballot instead of four rounds of a byte per lane. Under the lock plain
+  // loads would do; the relaxed atomic ones cost the same on the host and are served by L2 on
+  // the device, where a cold bucket's lines come from anyway.
+  if constexpr (Tile::size > 1)
+    if (digests_word_aligned(tab)) return find_in_bucket_unlocked(t, tab, loc, key);
   for (std::uint32_t s0 = 0; s0 < tab.bucket_slots; s0 += Tile::size) {
     const std::uint32_t s = s0 + t.rank();
     const bool hit = s < tab.bucket_slots && tab.digests[loc.base + s] == loc.digest &&

@@ -118,9 +118,23 @@ struct find_op {
     const key_location loc = locate(tab, key);
     prefetch_sketch<Learned>(tab, loc.hash);
     std::uint32_t flags = 0;
-    lock_bucket(t, tab.locks[loc.bucket]);
-    const std::uint32_t s = find_in_bucket(t, tab, loc, key);
-    if (s != no_slot) {
+    // A miss, and a contains' hit, need no lock (find_in_bucket_unlocked); a find's hit reads the
+    // value and updates the slot, under the lock, after checking the slot still holds the key.
+    std::uint32_t s = no_slot;
+    bool locked = false;
+    if (digests_word_aligned(tab)) {
+      s = find_in_bucket_unlocked(t, tab, loc, key);
+      if (s != no_slot && (touch_meta || b.out_values != nullptr || b.out_scores != nullptr)) {
+        lock_bucket(t, tab.locks[loc.bucket]);
+        locked = true;
+        if (tab.keys[loc.base + s] != key) s = find_in_bucket(t, tab, loc, key);  // it moved on
+      }
+    } else {
+      lock_bucket(t, tab.locks[loc.bucket]);
+      locked = true;
+      s = find_in_bucket(t, tab, loc, key);
+    }
+    if (s != no_slot && locked) {
       const std::uint64_t slot = loc.base + s;
       if (b.out_values != nullptr) t.copy(b.out_values + i * tab.value_bytes, tab.value_at(slot), tab.value_bytes);
       t.sync();
@@ -133,11 +147,13 @@ struct find_op {
         if (b.out_scores != nullptr) b.out_scores[i] = tab.scores[slot];
       }
       flags = outcome::found;
+    } else if (s != no_slot) {
+      flags = outcome::found;  // contains: the unlocked probe's hit is the answer
     } else if (touch_meta && t.rank() == 0) {
       record_miss<Learned>(tab, loc.hash);
     }
     if (t.rank() == 0 && b.found != nullptr) b.found[i] = (s != no_slot);
-    unlock_bucket(t, tab.locks[loc.bucket]);
+    if (locked) unlock_bucket(t, tab.locks[loc.bucket]);
     if (Learned && touch_meta && t.rank() == 0 && b.samples.capacity != 0)
       log_sample(tab, b.samples, key, loc.hash, loc.bucket, b.ab_threshold, b.now, s != no_slot ? std::uint32_t{sample_hit} : 0u);
     return flags;
@@ -266,7 +282,7 @@ struct write_op {
         t.copy(tab.value_at(slot), in, tab.value_bytes);
         t.sync();
         if (t.rank() == 0) {
-          tab.keys[slot] = key;
+          store_relaxed(tab.keys[slot], key);  // atomic: probes without the lock read it
           set_digest(tab, slot, loc.digest);
           tab.scores[slot] = new_score;
           tab.meta[slot] = fresh;
@@ -341,7 +357,7 @@ struct erase_op {
     const std::uint32_t s = find_in_bucket(t, tab, loc, key);
     if (s != no_slot && t.rank() == 0) {
       const std::uint64_t slot = loc.base + s;
-      tab.keys[slot] = empty_key<Key>;
+      store_relaxed(tab.keys[slot], empty_key<Key>);
       set_digest(tab, slot, std::uint8_t{0});
       store_relaxed(tab.bucket_sizes[loc.bucket], load_relaxed(tab.bucket_sizes[loc.bucket]) - 1);
     }
@@ -360,7 +376,7 @@ struct clear_bucket_op {
     lock_bucket(t, tab.locks[bucket]);
     const std::uint64_t base = bucket * tab.bucket_slots;
     for (std::uint32_t s = t.rank(); s < tab.bucket_slots; s += Tile::size) {
-      tab.keys[base + s] = empty_key<Key>;
+      store_relaxed(tab.keys[base + s], empty_key<Key>);
       if (!digests_word_aligned(tab)) tab.digests[base + s] = 0;
       tab.scores[base + s] = 0;
     }
