@@ -53,9 +53,10 @@ BELADY_HD BELADY_INLINE bool is_reserved(Key key) {
 }
 
 /// Host executors call this a few keys ahead of the key they serve (`prefetch(i)` on an op): the
-/// lines a probe of `key` reads first (its bucket's lock and digests; the learned policy's sketch
-/// line; for writes, the bucket's fill count and the ghost line) start loading while earlier keys
-/// are served, so one thread keeps several keys' misses in flight instead of one at a time.
+/// lines a probe of `key` reads first (its bucket's lock and digests; for reads, the learned
+/// policy's sketch line, which a miss counts in; for writes, the bucket's fill count) start
+/// loading while earlier keys are served, so one thread keeps several keys' misses in flight
+/// instead of one at a time. A write's sketch and ghost lines wait for write_op::prefetch_late.
 /// On the device other warps hide that latency; the prefetches compile to nothing there.
 template <bool Learned = true, class Key>
 BELADY_HD BELADY_INLINE void prefetch_probe(const table_view<Key>& tab, Key key, bool write) {
@@ -65,10 +66,10 @@ BELADY_HD BELADY_INLINE void prefetch_probe(const table_view<Key>& tab, Key key,
   // The digests of a default bucket (128 slots) are two lines; larger buckets get their first two.
   BELADY_PREFETCH(&tab.digests[loc.base]);
   if (tab.bucket_slots > 64) BELADY_PREFETCH(&tab.digests[loc.base + 64]);
-  prefetch_sketch<Learned>(tab, loc.hash);
   if (write) {
     BELADY_PREFETCH(&tab.bucket_sizes[loc.bucket]);
-    prefetch_ghost<Learned>(tab, loc.hash);
+  } else {
+    prefetch_sketch<Learned>(tab, loc.hash);
   }
 }
 
@@ -171,16 +172,20 @@ struct write_op {
   BELADY_HD void prefetch(std::size_t i) const {
     prefetch_probe<Learned>(tab, b.keys[i], mode != write_mode::assign_only);
   }
-  /// Later than prefetch(i), when the bucket's fill count and digests have arrived: an eviction's
-  /// candidates. Not for a key whose digest is already in its bucket, which is most likely
-  /// present (an assign, no eviction): 16 lines fetched for nothing crowd out the lines of the
-  /// keys being served (insert_or_assign with 60 % present keys: docs/benchmarks.md). An absent
-  /// key that matches a digest by chance (about 39 % at 128 slots) evicts without the prefetch.
+  /// Later than prefetch(i), when the bucket's fill count and digests have arrived: what an
+  /// absent key's insert reads, its sketch and ghost lines and an eviction's candidates. Not for
+  /// a key whose digest is already in its bucket, which is most likely present (an assign, no
+  /// eviction): lines fetched for nothing crowd out the lines of the keys being served
+  /// (insert_or_assign with 60 % present keys: docs/benchmarks.md). An absent key that matches a
+  /// digest by chance (about 39 % at 128 slots) goes without the prefetch.
   BELADY_HD void prefetch_late(std::size_t i) const {
     const Key key = b.keys[i];
     if (!learned_path<Learned>(tab) || mode == write_mode::assign_only || is_reserved(key)) return;
     const key_location loc = locate(tab, key);
-    if (!digest_may_be_in_bucket(tab, loc)) prefetch_candidates(tab, loc.bucket, b.now);
+    if (digest_may_be_in_bucket(tab, loc)) return;
+    prefetch_sketch<Learned>(tab, loc.hash);
+    prefetch_ghost<Learned>(tab, loc.hash);
+    prefetch_candidates(tab, loc.bucket, b.now);
   }
 
   template <class Tile>
@@ -191,8 +196,6 @@ struct write_op {
       return 0;
     }
     const key_location loc = locate(tab, key);
-    prefetch_sketch<Learned>(tab, loc.hash);
-    if (mode != write_mode::assign_only) prefetch_ghost<Learned>(tab, loc.hash);
     const std::uint32_t index = static_cast<std::uint32_t>(i);
     const std::byte* in = b.in_values + i * tab.value_bytes;
     const bool has_score = b.in_scores != nullptr;
