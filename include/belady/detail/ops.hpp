@@ -400,6 +400,13 @@ struct clear_bucket_op {
 inline constexpr std::uint32_t run_items = 32;
 BELADY_HD BELADY_INLINE std::size_t runs_of(std::size_t n) { return (n + run_items - 1) / run_items; }
 
+/// The items [first, end) of run `run` of n items; lane r serves first + r, first + r + Tile::size, ...
+struct item_run {
+  std::size_t first, end;
+  BELADY_HD item_run(std::size_t run, std::size_t n)
+      : first(run * run_items), end(run * run_items + run_items < n ? run * run_items + run_items : n) {}
+};
+
 /// The sum of `v` over the tile's lanes, in every lane (Tile::size a power of two).
 template <class Tile>
 BELADY_HD BELADY_INLINE std::uint32_t tile_sum(const Tile& t, std::uint32_t v) {
@@ -416,8 +423,7 @@ struct count_reserved_op {
 
   template <class Tile>
   BELADY_HD std::uint32_t operator()(const Tile& t, std::size_t run) const {
-    const std::size_t first = run * run_items;
-    const std::size_t end = first + run_items < n ? first + run_items : n;
+    const auto [first, end] = item_run(run, n);
     std::uint32_t reserved = 0;
     for (std::size_t i = first + t.rank(); i < end; i += Tile::size) reserved += is_reserved(keys[i]) ? 1u : 0u;
     reserved = tile_sum(t, reserved);
@@ -436,8 +442,7 @@ struct age_sketch_op {
 
   template <class Tile>
   BELADY_HD std::uint32_t operator()(const Tile& t, std::size_t run) const {
-    const std::size_t first = run * run_items;
-    const std::size_t end = first + run_items < n ? first + run_items : n;
+    const auto [first, end] = item_run(run, n);
     for (std::size_t i = first + t.rank(); i < end; i += Tile::size) {
       atomic_ref<std::uint32_t> c(tab.sketch[i]);
       std::uint32_t v = c.load(mo::memory_order_relaxed);
@@ -456,8 +461,7 @@ struct size_op {
 
   template <class Tile>
   BELADY_HD std::uint32_t operator()(const Tile& t, std::size_t run) const {
-    const std::size_t first = run * run_items;
-    const std::size_t end = first + run_items < tab.num_buckets ? first + run_items : tab.num_buckets;
+    const auto [first, end] = item_run(run, tab.num_buckets);
     std::uint32_t occupied = 0;  // at most 32 buckets of at most 1,024 slots
     for (std::size_t b = first + t.rank(); b < end; b += Tile::size) occupied += load_relaxed(tab.bucket_sizes[b]);
     occupied = tile_sum(t, occupied);
