@@ -96,14 +96,20 @@ class host_executor {
     return over_ranges(n, 256, 16384, [&](std::size_t lo, std::size_t hi, outcome_counts& local) {
       const host_tile t;
       if constexpr (requires { op.prefetch(lo); }) {
-        // Per-key ops probe a random bucket each: with their first lines requested `ahead` keys
-        // early, a thread has that many keys' cache misses in flight (ops.hpp, prefetch_probe).
-        constexpr std::size_t ahead = 8, late = 3;
+        // Per-key ops probe a random bucket each: with their lines requested ahead of the key
+        // being served, a thread has several keys' cache misses in flight. In three stages, each
+        // deciding from the lines the previous one fetched (ops.hpp, prefetch_digest_matches):
+        // the bucket's lock and digests 12 keys ahead, the keys of matching digests 6 ahead, a
+        // present key's metadata, score and value (or an absent key's insert lines) 3 ahead.
+        constexpr std::size_t ahead = 12, late = 6, last = 3;
         for (std::size_t i = lo; i < std::min(hi, lo + ahead); ++i) op.prefetch(i);
         for (std::size_t i = lo; i < hi; ++i) {
           if (i + ahead < hi) op.prefetch(i + ahead);
           if constexpr (requires { op.prefetch_late(lo); }) {
             if (i + late < hi) op.prefetch_late(i + late);
+          }
+          if constexpr (requires { op.prefetch_last(lo); }) {
+            if (i + last < hi) op.prefetch_last(i + last);
           }
           local.add(op(t, i));
         }

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <belady/belady.hpp>
 #include <belady/detail/learned.hpp>
+#include <belady/detail/ops.hpp>
 #include <belady/model/features.hpp>
 #include <belady/model/registry.hpp>
 #include <utility>
@@ -537,15 +538,17 @@ TEST(LearnedPolicy, BadModelIsRejectedAndTheActiveOneStays) {
 
 namespace {
 
-using belady::detail::digest_may_be_in_bucket;
 using belady::detail::key_location;
+using belady::detail::next_digest_match;
+using belady::detail::no_slot;
+using belady::detail::present_slot_hint;
 using belady::detail::set_digest;
 using belady::detail::table_view;
 
-// The host's prefetch hint for an insert's eviction candidates, read without the bucket lock from
-// digests written a whole word at a time: a bucket "may hold" a key when any of its slots carries
-// the key's digest, the first, the last and those across word boundaries included.
-TEST(LearnedPrefetch, DigestHintSeesEverySlotOfTheBucketOnly) {
+// The host's prefetch hints read a bucket's digests without its lock, a whole word at a time:
+// next_digest_match must name exactly the first matching slot at or after `from`, the first,
+// the last and those across word boundaries included, and nothing of the other bucket.
+TEST(LearnedPrefetch, DigestHintNamesTheFirstMatchingSlotOfTheBucketOnly) {
   constexpr std::uint32_t slots = 128;
   alignas(8) std::uint8_t digests[2 * slots] = {};
   table_view<std::uint64_t> tab{};
@@ -555,24 +558,78 @@ TEST(LearnedPrefetch, DigestHintSeesEverySlotOfTheBucketOnly) {
   const key_location loc = belady::detail::locate(tab, std::uint64_t{42});
   const auto other = static_cast<std::uint8_t>(loc.digest + 1);
   for (std::uint64_t s = 0; s < 2 * slots; ++s) set_digest(tab, s, other);
-  EXPECT_FALSE(digest_may_be_in_bucket(tab, loc));
+  EXPECT_EQ(next_digest_match(tab, loc, 0), no_slot);
   set_digest(tab, (1 - loc.bucket) * slots + 5, loc.digest);  // the other bucket does not count
-  EXPECT_FALSE(digest_may_be_in_bucket(tab, loc));
+  EXPECT_EQ(next_digest_match(tab, loc, 0), no_slot);
   for (std::uint32_t s : {0u, 7u, 8u, 63u, 64u, 127u}) {
     set_digest(tab, loc.base + s, loc.digest);
-    EXPECT_TRUE(digest_may_be_in_bucket(tab, loc)) << "slot " << s;
+    EXPECT_EQ(next_digest_match(tab, loc, 0), s);
+    EXPECT_EQ(next_digest_match(tab, loc, s), s);
+    EXPECT_EQ(next_digest_match(tab, loc, s + 1), no_slot) << "slot " << s;
     EXPECT_EQ(digests[loc.base + s], loc.digest) << "slot " << s;
     // The word's other bytes are untouched.
     if (s % 8 != 0) EXPECT_EQ(digests[loc.base + s - 1], other) << "slot " << s;
     if (s % 8 != 7) EXPECT_EQ(digests[loc.base + s + 1], other) << "slot " << s;
     set_digest(tab, loc.base + s, other);
   }
-  EXPECT_FALSE(digest_may_be_in_bucket(tab, loc));
+  EXPECT_EQ(next_digest_match(tab, loc, 0), no_slot);
+}
+
+// Against a byte-by-byte scan, on digests drawn from a few values near the key's (one bit apart,
+// where a word-at-a-time zero-byte test that lets borrows through would report false matches).
+TEST(LearnedPrefetch, DigestHintAgreesWithAByteScan) {
+  constexpr std::uint32_t slots = 64;
+  alignas(8) std::uint8_t digests[slots] = {};
+  table_view<std::uint64_t> tab{};
+  tab.digests = digests;
+  tab.num_buckets = 1;
+  tab.bucket_slots = slots;
+  std::mt19937_64 rng(7);
+  for (int round = 0; round < 2000; ++round) {
+    const key_location loc = belady::detail::locate(tab, std::uint64_t(rng()));
+    const std::uint8_t near[] = {loc.digest, static_cast<std::uint8_t>(loc.digest ^ 1),
+                                 static_cast<std::uint8_t>(loc.digest + 1), static_cast<std::uint8_t>(loc.digest - 1),
+                                 static_cast<std::uint8_t>(loc.digest ^ 0x80)};
+    for (std::uint32_t s = 0; s < slots; ++s) set_digest(tab, s, near[rng() % (round % 2 ? 5 : 40) % 5]);
+    for (std::uint32_t from = 0; from <= slots; ++from) {
+      std::uint32_t expected = no_slot;
+      for (std::uint32_t s = from; s < slots; ++s)
+        if (digests[s] == loc.digest) {
+          expected = s;
+          break;
+        }
+      ASSERT_EQ(next_digest_match(tab, loc, from), expected) << "round " << round << " from " << from;
+    }
+  }
+}
+
+// present_slot_hint checks the keys of the first two digest matches: the key's own slot after
+// one that matches by chance is found; a slot that is not the key's is not named.
+TEST(LearnedPrefetch, PresentSlotHintLooksPastAChanceMatch) {
+  constexpr std::uint32_t slots = 32;
+  alignas(8) std::uint8_t digests[slots] = {};
+  std::uint64_t keys[slots] = {};
+  table_view<std::uint64_t> tab{};
+  tab.digests = digests;
+  tab.keys = keys;
+  tab.num_buckets = 1;
+  tab.bucket_slots = slots;
+  const std::uint64_t key = 42;
+  const key_location loc = belady::detail::locate(tab, key);
+  const auto other = static_cast<std::uint8_t>(loc.digest + 1);
+  for (std::uint32_t s = 0; s < slots; ++s) set_digest(tab, s, other);
+  EXPECT_EQ(present_slot_hint(tab, loc, key), no_slot);
+  set_digest(tab, 3, loc.digest);
+  keys[3] = 1000;  // a chance match
+  EXPECT_EQ(present_slot_hint(tab, loc, key), no_slot);
+  set_digest(tab, 20, loc.digest);
+  keys[20] = key;
+  EXPECT_EQ(present_slot_hint(tab, loc, key), 20u);
 }
 
 // Buckets whose digests share words with a neighbour (bucket_slots not a multiple of 8) are
-// written a byte at a time and never read without the lock: the hint says "may be" and the
-// prefetch happens as it did without it.
+// written a byte at a time and never read without the lock: no hint, so callers prefetch as if
+// the key were absent.
 TEST(LearnedPrefetch, UnalignedBucketsGetNoHint) {
   constexpr std::uint32_t slots = 125;
   std::uint8_t digests[2 * slots] = {};
@@ -581,8 +638,8 @@ TEST(LearnedPrefetch, UnalignedBucketsGetNoHint) {
   tab.num_buckets = 2;
   tab.bucket_slots = slots;
   const key_location loc = belady::detail::locate(tab, std::uint64_t{42});
-  EXPECT_TRUE(digest_may_be_in_bucket(tab, loc));
   set_digest(tab, loc.base + 124, loc.digest);
+  EXPECT_EQ(next_digest_match(tab, loc, 0), no_slot);
   EXPECT_EQ(digests[loc.base + 124], loc.digest);
   EXPECT_EQ(digests[loc.base + 123], 0);
   if (loc.base + 125 < 2 * slots) EXPECT_EQ(digests[loc.base + 125], 0);

@@ -69,7 +69,7 @@ class bucket_guard {
 
 /// Whether the digests of each bucket are whole aligned 8-byte words that no other bucket shares
 /// (bucket_slots a multiple of 8; the default is 128). Only then are digests written a word at a
-/// time and may the host read them without the lock (digest_may_be_in_bucket).
+/// time and may the host read them without the lock (next_digest_match).
 template <class Key>
 BELADY_HD BELADY_INLINE bool digests_word_aligned(const table_view<Key>& tab) {
   return tab.bucket_slots % 8 == 0;
@@ -92,25 +92,27 @@ BELADY_HD BELADY_INLINE void set_digest(const table_view<Key>& tab, std::uint64_
   store_relaxed(word, (v & ~(std::uint64_t{0xff} << shift)) | (std::uint64_t{digest} << shift));
 }
 
-/// Whether some slot of the key's bucket may carry its digest, read without the lock: a hint for
-/// the host's prefetching, never an answer (a concurrent write may be missed or half-seen). A
-/// resident key's slot carries it; an absent key matches by chance with probability about
-/// 1 - (255/256)^bucket_slots (39 % at 128 slots). True ("may be") where the words are not
-/// separately owned (digests_word_aligned false), so callers then behave as without the hint.
+/// The first slot at or after `from` in the key's bucket whose digest matches, read without the
+/// lock, or no_slot: a hint for the host's prefetching, never an answer (a concurrent write may be
+/// missed or half-seen). A resident key's slot matches; an absent key matches some slot by chance
+/// with probability about 1 - (255/256)^bucket_slots (39 % at 128 slots). no_slot also where the
+/// words are not separately owned (digests_word_aligned false): callers then prefetch as for an
+/// absent key.
 template <class Key>
-BELADY_HD BELADY_INLINE bool digest_may_be_in_bucket(const table_view<Key>& tab, const key_location& loc) {
-  if (!digests_word_aligned(tab)) return true;
+BELADY_HD BELADY_INLINE std::uint32_t next_digest_match(const table_view<Key>& tab, const key_location& loc,
+                                                        std::uint32_t from) {
+  if (!digests_word_aligned(tab)) return no_slot;
   const std::uint64_t* words = reinterpret_cast<const std::uint64_t*>(tab.digests) + loc.base / 8;
-  constexpr std::uint64_t ones = 0x0101010101010101ull;
-  const std::uint64_t pattern = ones * loc.digest;
-  std::uint64_t any = 0;
-  for (std::uint32_t w = 0; w < tab.bucket_slots / 8; ++w) {
-    // A byte of x is zero where the digest matches; (x - ones) & ~x & 0x80.. is nonzero exactly
-    // when some byte of x is zero (a borrow only reaches past a zero byte).
+  constexpr std::uint64_t low7 = 0x7f7f7f7f7f7f7f7full;
+  const std::uint64_t pattern = 0x0101010101010101ull * loc.digest;
+  for (std::uint32_t w = from / 8; w < tab.bucket_slots / 8; ++w) {
     const std::uint64_t x = load_relaxed(const_cast<std::uint64_t&>(words[w])) ^ pattern;
-    any |= (x - ones) & ~x & (ones << 7);
+    // The high bit of each byte of x that is zero (the digest matches), exactly: no borrows.
+    std::uint64_t zero = ~(((x & low7) + low7) | x | low7);
+    if (w == from / 8) zero &= ~std::uint64_t{0} << (8 * (from % 8));
+    if (zero != 0) return 8 * w + first_set64(zero) / 8;
   }
-  return any != 0;
+  return no_slot;
 }
 
 /// Slot holding `key`, probed without the bucket lock, or no_slot. Only where the bucket's digests

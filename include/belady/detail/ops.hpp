@@ -53,12 +53,12 @@ BELADY_HD BELADY_INLINE bool is_reserved(Key key) {
 }
 
 /// Host executors call this a few keys ahead of the key they serve (`prefetch(i)` on an op): the
-/// lines a probe of `key` reads first (its bucket's lock and digests; for reads, the learned
-/// policy's sketch line, which a miss counts in; for writes, the bucket's fill count) start
-/// loading while earlier keys are served, so one thread keeps several keys' misses in flight
-/// instead of one at a time. A write's sketch and ghost lines wait for write_op::prefetch_late.
-/// On the device other warps hide that latency; the prefetches compile to nothing there.
-template <bool Learned = true, class Key>
+/// lines a probe of `key` reads first (its bucket's lock and digests; for writes, the bucket's
+/// fill count) start loading while earlier keys are served, so one thread keeps several keys'
+/// misses in flight instead of one at a time. The ops' prefetch_late and prefetch_last follow
+/// (prefetch_digest_matches). On the device other warps hide that latency; the prefetches compile
+/// to nothing there.
+template <class Key>
 BELADY_HD BELADY_INLINE void prefetch_probe(const table_view<Key>& tab, Key key, bool write) {
   if (is_reserved(key)) return;
   const key_location loc = locate(tab, key);
@@ -66,11 +66,7 @@ BELADY_HD BELADY_INLINE void prefetch_probe(const table_view<Key>& tab, Key key,
   // The digests of a default bucket (128 slots) are two lines; larger buckets get their first two.
   BELADY_PREFETCH(&tab.digests[loc.base]);
   if (tab.bucket_slots > 64) BELADY_PREFETCH(&tab.digests[loc.base + 64]);
-  if (write) {
-    BELADY_PREFETCH(&tab.bucket_sizes[loc.bucket]);
-  } else {
-    prefetch_sketch<Learned>(tab, loc.hash);
-  }
+  if (write) BELADY_PREFETCH(&tab.bucket_sizes[loc.bucket]);
 }
 
 template <class Tile, class Key>
@@ -99,6 +95,48 @@ BELADY_HD BELADY_INLINE void emit_evicted_slot(const Tile& t, const table_view<K
   emit_evicted(t, tab, b, tab.keys[slot], tab.value_at(slot), tab.scores[slot]);
 }
 
+/// Host prefetching of a probe in stages (the host executor calls them at decreasing distances
+/// ahead of the key it serves; the device has other warps to hide latency): the digests first
+/// (prefetch_probe), then the keys of the slots whose digest matches (prefetch_digest_matches),
+/// then, once those keys have arrived, the lines the hit will touch (present_slot_hint). Each
+/// stage fetches only what the previous one showed is needed: a table is bound by how many of
+/// its cache misses are in flight, so a line fetched for nothing delays the others.
+///
+/// Whether a slot's digest matches; if so, starts loading the keys of the first two matching
+/// slots (the key's own slot may follow one that matches by chance).
+template <class Key>
+BELADY_HD BELADY_INLINE bool prefetch_digest_matches(const table_view<Key>& tab, const key_location& loc) {
+  const std::uint32_t s1 = next_digest_match(tab, loc, 0);
+  if (s1 == no_slot) return false;
+  BELADY_PREFETCH(&tab.keys[loc.base + s1]);
+  const std::uint32_t s2 = next_digest_match(tab, loc, s1 + 1);
+  if (s2 != no_slot) BELADY_PREFETCH(&tab.keys[loc.base + s2]);
+  return true;
+}
+
+/// The slot (of the table) of the first two digest matches that holds `key`, or no_slot, read
+/// without the lock: a hint, never an answer.
+template <class Key>
+BELADY_HD BELADY_INLINE std::uint64_t present_slot_hint(const table_view<Key>& tab, const key_location& loc, Key key) {
+  std::uint32_t s = next_digest_match(tab, loc, 0);
+  for (int tries = 0; tries < 2 && s != no_slot; ++tries, s = next_digest_match(tab, loc, s + 1))
+    if (load_relaxed(tab.keys[loc.base + s]) == key) return loc.base + s;
+  return no_slot;
+}
+
+/// Starts loading the lines an access of `slot` touches: metadata and score, and the value.
+template <class Key>
+BELADY_HD BELADY_INLINE void prefetch_slot(const table_view<Key>& tab, std::uint64_t slot, bool meta, bool value) {
+  if (meta) {
+    BELADY_PREFETCH(&tab.meta[slot]);
+    BELADY_PREFETCH(&tab.scores[slot]);
+  }
+  if (value) {
+    const std::byte* v = tab.value_at(slot);
+    for (std::size_t off = 0; off < tab.value_bytes; off += 64) BELADY_PREFETCH(v + off);
+  }
+}
+
 /// `Learned`: this instantiation serves policy::learned (and only it); the other policies'
 /// instantiation leaves out the learned policy's key history and sampling (learned_path).
 template <class Key, bool Learned>
@@ -107,7 +145,27 @@ struct find_op {
   batch<Key> b;
   bool touch_meta;  ///< find counts as an access; contains does not
 
-  BELADY_HD void prefetch(std::size_t i) const { prefetch_probe<Learned>(tab, b.keys[i], false); }
+  BELADY_HD void prefetch(std::size_t i) const { prefetch_probe(tab, b.keys[i], false); }
+  /// The later prefetch stages (prefetch_digest_matches): the keys of matching slots, or with
+  /// none, for the learned policy, the sketch line a miss is counted in; then a hit's lines, or a
+  /// miss's sketch line where a digest matched by chance.
+  BELADY_HD void prefetch_late(std::size_t i) const {
+    const Key key = b.keys[i];
+    if (is_reserved(key)) return;
+    const key_location loc = locate(tab, key);
+    if (!prefetch_digest_matches(tab, loc) && touch_meta) prefetch_sketch<Learned>(tab, loc.hash);
+  }
+  BELADY_HD void prefetch_last(std::size_t i) const {
+    const Key key = b.keys[i];
+    if (is_reserved(key)) return;
+    const key_location loc = locate(tab, key);
+    if (next_digest_match(tab, loc, 0) == no_slot) return;  // prefetch_late took the sketch
+    const std::uint64_t slot = present_slot_hint(tab, loc, key);
+    if (slot != no_slot)
+      prefetch_slot(tab, slot, touch_meta || b.out_scores != nullptr, b.out_values != nullptr);
+    else if (touch_meta)
+      prefetch_sketch<Learned>(tab, loc.hash);
+  }
 
   template <class Tile>
   BELADY_HD std::uint32_t operator()(const Tile& t, std::size_t i) const {
@@ -117,7 +175,6 @@ struct find_op {
       return 0;
     }
     const key_location loc = locate(tab, key);
-    prefetch_sketch<Learned>(tab, loc.hash);
     std::uint32_t flags = 0;
     // A miss, and a contains' hit, need no lock (find_in_bucket_unlocked); a find's hit reads the
     // value and updates the slot, under the lock, after checking the slot still holds the key.
@@ -170,19 +227,31 @@ struct write_op {
   write_mode mode;
 
   BELADY_HD void prefetch(std::size_t i) const {
-    prefetch_probe<Learned>(tab, b.keys[i], mode != write_mode::assign_only);
+    prefetch_probe(tab, b.keys[i], mode != write_mode::assign_only);
   }
-  /// Later than prefetch(i), when the bucket's fill count and digests have arrived: what an
-  /// absent key's insert reads, its sketch and ghost lines and an eviction's candidates. Not for
-  /// a key whose digest is already in its bucket, which is most likely present (an assign, no
-  /// eviction): lines fetched for nothing crowd out the lines of the keys being served
-  /// (insert_or_assign with 60 % present keys: docs/benchmarks.md). An absent key that matches a
-  /// digest by chance (about 39 % at 128 slots) goes without the prefetch.
+  /// The later prefetch stages (prefetch_digest_matches): the keys of matching slots, or with
+  /// none (the key is absent) what its insert reads under the learned policy: its sketch and
+  /// ghost lines and the eviction's candidates. Then a present key's lines, or an insert's where
+  /// a digest matched by chance (about 39 % of absent keys at 128 slots).
   BELADY_HD void prefetch_late(std::size_t i) const {
     const Key key = b.keys[i];
-    if (!learned_path<Learned>(tab) || mode == write_mode::assign_only || is_reserved(key)) return;
+    if (is_reserved(key)) return;
     const key_location loc = locate(tab, key);
-    if (digest_may_be_in_bucket(tab, loc)) return;
+    if (!prefetch_digest_matches(tab, loc)) prefetch_insert(loc);
+  }
+  BELADY_HD void prefetch_last(std::size_t i) const {
+    const Key key = b.keys[i];
+    if (is_reserved(key)) return;
+    const key_location loc = locate(tab, key);
+    if (next_digest_match(tab, loc, 0) == no_slot) return;  // prefetch_late took the insert's lines
+    const std::uint64_t slot = present_slot_hint(tab, loc, key);
+    if (slot != no_slot)
+      prefetch_slot(tab, slot, true, mode != write_mode::insert_if_absent);
+    else
+      prefetch_insert(loc);
+  }
+  BELADY_HD void prefetch_insert(const key_location& loc) const {
+    if (!learned_path<Learned>(tab) || mode == write_mode::assign_only) return;
     prefetch_sketch<Learned>(tab, loc.hash);
     prefetch_ghost<Learned>(tab, loc.hash);
     prefetch_candidates(tab, loc.bucket, b.now);
@@ -350,6 +419,10 @@ struct erase_op {
   batch<Key> b;
 
   BELADY_HD void prefetch(std::size_t i) const { prefetch_probe(tab, b.keys[i], false); }
+  BELADY_HD void prefetch_late(std::size_t i) const {
+    const Key key = b.keys[i];
+    if (!is_reserved(key)) (void)prefetch_digest_matches(tab, locate(tab, key));
+  }
 
   template <class Tile>
   BELADY_HD std::uint32_t operator()(const Tile& t, std::size_t i) const {

@@ -40,6 +40,15 @@ BELADY_HD BELADY_INLINE std::uint32_t first_set(std::uint32_t mask) {
 #endif
 }
 
+/// Index of the lowest set bit of a 64-bit word (mask != 0).
+BELADY_HD BELADY_INLINE std::uint32_t first_set64(std::uint64_t mask) {
+#if BELADY_ON_DEVICE
+  return static_cast<std::uint32_t>(__ffsll(static_cast<long long>(mask)) - 1);
+#else
+  return static_cast<std::uint32_t>(std::countr_zero(mask));
+#endif
+}
+
 /// Number of set bits.
 BELADY_HD BELADY_INLINE std::uint32_t bit_count(std::uint32_t mask) {
 #if BELADY_ON_DEVICE
