@@ -245,8 +245,8 @@ struct write_op {
     const key_location loc = locate(tab, key);
     if (next_digest_match(tab, loc, 0) == no_slot) return;  // prefetch_late took the insert's lines
     const std::uint64_t slot = present_slot_hint(tab, loc, key);
-    if (slot != no_slot)
-      prefetch_slot(tab, slot, true, mode != write_mode::insert_if_absent);
+    if (slot != no_slot)  // insert_if_absent reads a present key's value for find_or_insert (out_values)
+      prefetch_slot(tab, slot, true, mode != write_mode::insert_if_absent || b.out_values != nullptr);
     else
       prefetch_insert(loc);
   }
