@@ -618,13 +618,15 @@ TEST(LearnedPrefetch, PresentSlotHintLooksPastAChanceMatch) {
   const key_location loc = belady::detail::locate(tab, key);
   const auto other = static_cast<std::uint8_t>(loc.digest + 1);
   for (std::uint32_t s = 0; s < slots; ++s) set_digest(tab, s, other);
-  EXPECT_EQ(present_slot_hint(tab, loc, key), no_slot);
+  EXPECT_EQ(present_slot_hint(tab, loc, key).slot, no_slot);
+  EXPECT_FALSE(present_slot_hint(tab, loc, key).matched);
   set_digest(tab, 3, loc.digest);
   keys[3] = 1000;  // a chance match
-  EXPECT_EQ(present_slot_hint(tab, loc, key), no_slot);
+  EXPECT_EQ(present_slot_hint(tab, loc, key).slot, no_slot);
+  EXPECT_TRUE(present_slot_hint(tab, loc, key).matched);
   set_digest(tab, 20, loc.digest);
   keys[20] = key;
-  EXPECT_EQ(present_slot_hint(tab, loc, key), 20u);
+  EXPECT_EQ(present_slot_hint(tab, loc, key).slot, 20u);
 }
 
 // Buckets whose digests share words with a neighbour (bucket_slots not a multiple of 8) are

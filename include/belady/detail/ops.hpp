@@ -114,14 +114,20 @@ BELADY_HD BELADY_INLINE bool prefetch_digest_matches(const table_view<Key>& tab,
   return true;
 }
 
-/// The slot (of the table) of the first two digest matches that holds `key`, or no_slot, read
-/// without the lock: a hint, never an answer.
+/// What the last stage learns without the lock: whether any digest matched (if none, the earlier
+/// stage already prefetched for an absent key), and the slot (of the table) of the first two
+/// matches that holds `key`, or no_slot. A hint, never an answer.
+struct slot_hint {
+  bool matched;
+  std::uint64_t slot;
+};
 template <class Key>
-BELADY_HD BELADY_INLINE std::uint64_t present_slot_hint(const table_view<Key>& tab, const key_location& loc, Key key) {
+BELADY_HD BELADY_INLINE slot_hint present_slot_hint(const table_view<Key>& tab, const key_location& loc, Key key) {
   std::uint32_t s = next_digest_match(tab, loc, 0);
+  const bool matched = s != no_slot;
   for (int tries = 0; tries < 2 && s != no_slot; ++tries, s = next_digest_match(tab, loc, s + 1))
-    if (load_relaxed(tab.keys[loc.base + s]) == key) return loc.base + s;
-  return no_slot;
+    if (load_relaxed(tab.keys[loc.base + s]) == key) return {true, loc.base + s};
+  return {matched, no_slot};
 }
 
 /// Starts loading the lines an access of `slot` touches: metadata and score, and the value.
@@ -159,10 +165,10 @@ struct find_op {
     const Key key = b.keys[i];
     if (is_reserved(key)) return;
     const key_location loc = locate(tab, key);
-    if (next_digest_match(tab, loc, 0) == no_slot) return;  // prefetch_late took the sketch
-    const std::uint64_t slot = present_slot_hint(tab, loc, key);
-    if (slot != no_slot)
-      prefetch_slot(tab, slot, touch_meta || b.out_scores != nullptr, b.out_values != nullptr);
+    const slot_hint h = present_slot_hint(tab, loc, key);
+    if (!h.matched) return;  // prefetch_late took the sketch
+    if (h.slot != no_slot)
+      prefetch_slot(tab, h.slot, touch_meta || b.out_scores != nullptr, b.out_values != nullptr);
     else if (touch_meta)
       prefetch_sketch<Learned>(tab, loc.hash);
   }
@@ -243,10 +249,10 @@ struct write_op {
     const Key key = b.keys[i];
     if (is_reserved(key)) return;
     const key_location loc = locate(tab, key);
-    if (next_digest_match(tab, loc, 0) == no_slot) return;  // prefetch_late took the insert's lines
-    const std::uint64_t slot = present_slot_hint(tab, loc, key);
-    if (slot != no_slot)  // insert_if_absent reads a present key's value for find_or_insert (out_values)
-      prefetch_slot(tab, slot, true, mode != write_mode::insert_if_absent || b.out_values != nullptr);
+    const slot_hint h = present_slot_hint(tab, loc, key);
+    if (!h.matched) return;  // prefetch_late took the insert's lines
+    if (h.slot != no_slot)  // insert_if_absent reads a present key's value for find_or_insert (out_values)
+      prefetch_slot(tab, h.slot, true, mode != write_mode::insert_if_absent || b.out_values != nullptr);
     else
       prefetch_insert(loc);
   }
