@@ -94,21 +94,18 @@ BELADY_HD BELADY_INLINE bool ghost_contains(const table_view<Key>& tab, std::uin
 /// A hit or assign of a resident key: the metadata every policy keeps, plus the learned
 /// policy's decayed counter. Caller holds the bucket lock.
 ///
-/// The frequency sketch is not counted here: it counts the accesses that find the key absent (a
-/// miss, an insert), so slot_meta::sketch_count is the key's popularity from before its current
-/// stay, and the stay's own accesses are in access_count and decayed_count. Counting hits too
-/// cost a sketch line per hit (5 points of the insert_or_assign throughput, whose assigns are
-/// hits) and changed no hit ratio beyond noise (docs/benchmarks.md, "Learned policy cost").
+/// The frequency sketch is not counted here: it counts inserts of an absent key (fresh_meta: the
+/// fill of a miss, refused by admission or not), so slot_meta::sketch_count is the key's
+/// popularity from before its current stay, and the stay's own accesses are in access_count and
+/// decayed_count. Counting hits too cost a sketch line per hit (5 points of the insert_or_assign
+/// throughput, whose assigns are hits) and changed no hit ratio beyond noise; counting a find's
+/// miss as well as the insert that fills it cost a line per miss (a read-through cache counted
+/// each miss twice) and changed no hit ratio beyond noise either (docs/benchmarks.md, "Learned
+/// policy cost").
 template <bool Learned = true, class Key>
 BELADY_HD BELADY_INLINE void record_access(const table_view<Key>& tab, slot_meta& m, std::uint64_t now) {
   if (learned_path<Learned>(tab)) m.decayed_count = model::decayed_at(m, now, tab.decay_half_life) + 1.0f;
   touch(m, now);
-}
-
-/// A miss (find of an absent key): only the learned policy's history counts it.
-template <bool Learned = true, class Key>
-BELADY_HD BELADY_INLINE void record_miss(const table_view<Key>& tab, std::uint64_t hash) {
-  if (learned_path<Learned>(tab)) (void)sketch_increment(tab, hash);
 }
 
 /// Metadata of a key entering the cache.

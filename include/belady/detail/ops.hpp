@@ -152,25 +152,19 @@ struct find_op {
   bool touch_meta;  ///< find counts as an access; contains does not
 
   BELADY_HD void prefetch(std::size_t i) const { prefetch_probe(tab, b.keys[i], false); }
-  /// The later prefetch stages (prefetch_digest_matches): the keys of matching slots, or with
-  /// none, for the learned policy, the sketch line a miss is counted in; then a hit's lines, or a
-  /// miss's sketch line where a digest matched by chance.
+  /// The later prefetch stages (prefetch_digest_matches): the keys of matching slots, then a
+  /// hit's lines. A miss touches nothing beyond the probe, under every policy.
   BELADY_HD void prefetch_late(std::size_t i) const {
     const Key key = b.keys[i];
     if (is_reserved(key)) return;
-    const key_location loc = locate(tab, key);
-    if (!prefetch_digest_matches(tab, loc) && touch_meta) prefetch_sketch<Learned>(tab, loc.hash);
+    (void)prefetch_digest_matches(tab, locate(tab, key));
   }
   BELADY_HD void prefetch_last(std::size_t i) const {
     const Key key = b.keys[i];
     if (is_reserved(key)) return;
-    const key_location loc = locate(tab, key);
-    const slot_hint h = present_slot_hint(tab, loc, key);
-    if (!h.matched) return;  // prefetch_late took the sketch
+    const slot_hint h = present_slot_hint(tab, locate(tab, key), key);
     if (h.slot != no_slot)
       prefetch_slot(tab, h.slot, touch_meta || b.out_scores != nullptr, b.out_values != nullptr);
-    else if (touch_meta)
-      prefetch_sketch<Learned>(tab, loc.hash);
   }
 
   template <class Tile>
@@ -213,9 +207,9 @@ struct find_op {
       flags = outcome::found;
     } else if (s != no_slot) {
       flags = outcome::found;  // contains: the unlocked probe's hit is the answer
-    } else if (touch_meta && t.rank() == 0) {
-      record_miss<Learned>(tab, loc.hash);
     }
+    // A miss is not counted in the learned policy's frequency sketch here: the insert that fills
+    // it counts it (fresh_meta), refused or not (docs/learned-policy.md, "Key history").
     if (t.rank() == 0 && b.found != nullptr) b.found[i] = (s != no_slot);
     if (locked) unlock_bucket(t, tab.locks[loc.bucket]);
     if (Learned && touch_meta && t.rank() == 0 && b.samples.capacity != 0)
