@@ -114,6 +114,13 @@ BELADY_HD BELADY_INLINE bool prefetch_digest_matches(const table_view<Key>& tab,
   return true;
 }
 
+/// The second stage for ops that read a present key only (find, erase): an absent key needs no
+/// further line.
+template <class Key>
+BELADY_HD BELADY_INLINE void prefetch_matching_keys(const table_view<Key>& tab, Key key) {
+  if (!is_reserved(key)) (void)prefetch_digest_matches(tab, locate(tab, key));
+}
+
 /// What the last stage learns without the lock: whether any digest matched (if none, the earlier
 /// stage already prefetched for an absent key), and the slot (of the table) of the first two
 /// matches that holds `key`, or no_slot. A hint, never an answer.
@@ -154,11 +161,7 @@ struct find_op {
   BELADY_HD void prefetch(std::size_t i) const { prefetch_probe(tab, b.keys[i], false); }
   /// The later prefetch stages (prefetch_digest_matches): the keys of matching slots, then a
   /// hit's lines. A miss touches nothing beyond the probe, under every policy.
-  BELADY_HD void prefetch_late(std::size_t i) const {
-    const Key key = b.keys[i];
-    if (is_reserved(key)) return;
-    (void)prefetch_digest_matches(tab, locate(tab, key));
-  }
+  BELADY_HD void prefetch_late(std::size_t i) const { prefetch_matching_keys(tab, b.keys[i]); }
   BELADY_HD void prefetch_last(std::size_t i) const {
     const Key key = b.keys[i];
     if (is_reserved(key)) return;
@@ -419,10 +422,7 @@ struct erase_op {
   batch<Key> b;
 
   BELADY_HD void prefetch(std::size_t i) const { prefetch_probe(tab, b.keys[i], false); }
-  BELADY_HD void prefetch_late(std::size_t i) const {
-    const Key key = b.keys[i];
-    if (!is_reserved(key)) (void)prefetch_digest_matches(tab, locate(tab, key));
-  }
+  BELADY_HD void prefetch_late(std::size_t i) const { prefetch_matching_keys(tab, b.keys[i]); }
 
   template <class Tile>
   BELADY_HD std::uint32_t operator()(const Tile& t, std::size_t i) const {
