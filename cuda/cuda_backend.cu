@@ -21,7 +21,12 @@ constexpr unsigned tile_threads = 32;
 constexpr unsigned block_threads = 256;
 
 template <class Op>
-__device__ __forceinline__ void for_each_body(const Op& op, std::size_t n, unsigned long long* counts) {
+__device__ __forceinline__ void for_each_body(const Op& op, std::size_t n, unsigned long long* counts,
+                                              const unsigned long long* gate) {
+  // A gated launch (an `_async` batch, backend_impl.hpp) does nothing once its key check has
+  // counted a reserved key: the check ran before it on the stream, so every thread reads the
+  // same word, and the whole grid leaves before its first barrier.
+  if (gate != nullptr && *gate != 0) return;
   namespace cg = cooperative_groups;
   const device_tile<tile_threads> t{cg::tiled_partition<tile_threads>(cg::this_thread_block())};
   __shared__ unsigned long long block_counts[outcome_kinds];
@@ -41,8 +46,9 @@ __device__ __forceinline__ void for_each_body(const Op& op, std::size_t n, unsig
 }
 
 template <class Op>
-__global__ void __launch_bounds__(block_threads) for_each_kernel(Op op, std::size_t n, unsigned long long* counts) {
-  for_each_body(op, n, counts);
+__global__ void __launch_bounds__(block_threads)
+    for_each_kernel(Op op, std::size_t n, unsigned long long* counts, const unsigned long long* gate) {
+  for_each_body(op, n, counts, gate);
 }
 
 /// The same, for an op that must fit two blocks per SM. Left to itself, ptxas gives the learned
@@ -53,8 +59,8 @@ __global__ void __launch_bounds__(block_threads) for_each_kernel(Op op, std::siz
 /// instead of 64. `nvcc --resource-usage`; docs/architecture.md, "Known costs of the cuda backend".)
 template <class Op>
 __global__ void __launch_bounds__(block_threads, 2)
-    for_each_kernel_two_per_sm(Op op, std::size_t n, unsigned long long* counts) {
-  for_each_body(op, n, counts);
+    for_each_kernel_two_per_sm(Op op, std::size_t n, unsigned long long* counts, const unsigned long long* gate) {
+  for_each_body(op, n, counts, gate);
 }
 
 template <class Op>
@@ -63,7 +69,7 @@ template <class Key>
 struct two_blocks_per_sm<write_op<Key, true>> : std::true_type {};
 
 template <class Op>
-using kernel_fn = void (*)(Op, std::size_t, unsigned long long*);
+using kernel_fn = void (*)(Op, std::size_t, unsigned long long*, const unsigned long long*);
 
 template <class Op>
 kernel_fn<Op> kernel_for() {
@@ -222,7 +228,7 @@ class cuda_executor {
   }
 
   template <class Op>
-  outcome_counts run(std::size_t n, const Op& op, stream_view s, bool count) {
+  outcome_counts run(std::size_t n, const Op& op, stream_view s, bool count, const unsigned long long* gate = nullptr) {
     outcome_counts result;
     if (n == 0) return result;
     device_scope scope(device_);
@@ -234,12 +240,12 @@ class cuda_executor {
     (void)cudaGetLastError();  // a stale error from an ignored call must not be blamed on this launch
     const kernel_fn<Op> kernel = kernel_for<Op>();
     if (!count) {
-      kernel<<<blocks, block_threads, 0, stream>>>(op, n, nullptr);
+      kernel<<<blocks, block_threads, 0, stream>>>(op, n, nullptr, gate);
       BELADY_CUDA_TRY(cudaGetLastError());
       return result;
     }
     device_words counts(outcome_kinds, stream, device_, pool_);
-    kernel<<<blocks, block_threads, 0, stream>>>(op, n, counts.ptr());
+    kernel<<<blocks, block_threads, 0, stream>>>(op, n, counts.ptr(), gate);
     BELADY_CUDA_TRY(cudaGetLastError());
     unsigned long long host_counts[outcome_kinds] = {};
     counts.read(host_counts);
@@ -250,6 +256,27 @@ class cuda_executor {
   device_words make_counter(stream_view s) {
     device_scope scope(device_);
     return device_words(1, native(s), device_, pool_);
+  }
+
+  /// A word of pinned host memory mapped into the device's address space: kernels raise it with
+  /// a plain store, the host polls it with a load, no copy and no synchronization (the rejected
+  /// keys of `_async` calls, backend_impl.hpp).
+  host_flag make_host_flag() {
+    device_scope scope(device_);
+    void* p = nullptr;
+    BELADY_CUDA_TRY(cudaHostAlloc(&p, sizeof(std::uint32_t), cudaHostAllocMapped | cudaHostAllocPortable));
+    *static_cast<std::uint32_t*>(p) = 0;
+    void* d = nullptr;
+    const cudaError_t e = cudaHostGetDevicePointer(&d, p, 0);
+    if (e != cudaSuccess) {
+      (void)cudaFreeHost(p);
+      BELADY_CUDA_TRY(e);
+    }
+    return {static_cast<std::uint32_t*>(p), static_cast<std::uint32_t*>(d)};
+  }
+  void free_host_flag(host_flag f) noexcept {
+    if (f.host == nullptr) return;
+    on_device_noexcept(device_, [&] { (void)cudaFreeHost(f.host); });
   }
 
   void copy_to_host(void* dst, const void* src, std::size_t bytes) {

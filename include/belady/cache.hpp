@@ -80,8 +80,13 @@ struct eviction_candidates {
  *
  * Validation: arguments are checked before anything runs; a bad argument throws
  * belady::invalid_argument naming it, and nothing stored changes. Reserved keys (empty_key,
- * reclaim_key) are rejected; on the cuda backend that check reads the keys with a small kernel
- * and synchronizes `stream`.
+ * reclaim_key) are rejected. A plain operation checks them before it runs (on the cuda backend
+ * a small kernel reads the keys and `stream` is synchronized) and throws. An `_async` operation
+ * cannot throw for what its keys hold without waiting for them: its keys are checked on
+ * `stream`, a batch holding a reserved key changes nothing (its outputs are not written; the
+ * logical clock still advances), and the next synchronize(), on any stream, throws
+ * invalid_argument naming `keys` with the number of reserved keys met since the last report.
+ * The other checks (sizes, null or inaccessible buffers, scores) throw from the call itself.
  *
  * @tparam Key std::uint64_t or std::uint32_t
  * @tparam T float, belady::half, belady::bfloat16, std::int8_t or std::byte (raw bytes)
@@ -197,7 +202,10 @@ class BELADY_API cache {
                            std::span<T> values, std::span<std::uint64_t> scores = {},
                            stream_view stream = {}) const;
 
-  /// Waits for the cache's work on `stream`.
+  /// Waits for the cache's work on `stream`. Then throws invalid_argument ("keys") when `_async`
+  /// calls that have completed, on any stream, met reserved keys since the last report (those
+  /// calls changed nothing); each is reported once.
+  /// @throw invalid_argument as above
   void synchronize(stream_view stream = {}) const;
 
   /// The logical clock: the time stamp of the latest batch call (one tick per batch).

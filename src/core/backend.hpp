@@ -83,6 +83,13 @@ struct raw_history {
   std::vector<std::uint32_t> ghost;
 };
 
+/// A word of host memory the kernels can write (mapped pinned memory on the cuda backend): `host`
+/// is its address for the host, `device` for the kernels (the same on the host backend).
+struct host_flag {
+  std::uint32_t* host = nullptr;
+  std::uint32_t* device = nullptr;
+};
+
 template <class Key>
 class backend {
  public:
@@ -92,6 +99,9 @@ class backend {
   /// Throws invalid_argument when `p` cannot be read by this backend's executor.
   virtual void check_accessible(const void* p, const char* name) const = 0;
 
+  // Keyed batches. sync: wait for the work and return its counts. !sync (an `_async` call):
+  // return at once with no counts; the batch's keys are checked on the stream, and a batch with
+  // a reserved key does nothing and is reported by take_rejected_async.
   virtual outcome_counts find(const batch<Key>& b, bool touch, stream_view s, bool sync) = 0;
   virtual outcome_counts write(const batch<Key>& b, write_mode mode, stream_view s, bool sync) = 0;
   virtual outcome_counts find_or_insert(const batch<Key>& b, stream_view s, bool sync) = 0;
@@ -141,6 +151,10 @@ class backend {
   /// Number of reserved keys among keys[0, n) (synchronizes).
   virtual std::uint64_t count_reserved(const Key* keys, std::size_t n, stream_view s) = 0;
   virtual void synchronize(stream_view s) = 0;
+  /// Reserved keys in `_async` batches (which did nothing) not yet reported: counted by batches
+  /// that have completed, on any stream. Each is reported once. Costs one load of host memory
+  /// when there are none.
+  virtual std::uint64_t take_rejected_async() = 0;
 };
 
 /// The host backend. With the environment variable BELADY_HOST_EMULATE_TILE=32 (tests only) it

@@ -3,7 +3,11 @@
 //   void* allocate(std::size_t bytes, const char* what);   // throws out_of_memory
 //   void deallocate(void* p) noexcept;
 //   void fill(void* p, int byte, std::size_t bytes);
-//   template <class Op> outcome_counts run(std::size_t n, const Op&, stream_view, bool count);
+//   template <class Op> outcome_counts run(std::size_t n, const Op&, stream_view, bool count,
+//                                          const unsigned long long* gate = nullptr);
+//       // with a gate: does nothing unless *gate is 0 when the launch starts (stream-ordered)
+//   host_flag make_host_flag(); void free_host_flag(host_flag) noexcept;
+//       // a word the kernels may write and the host reads without a copy
 //   counter_type make_counter(stream_view);                 // RAII: ptr(), read()
 //   void synchronize(stream_view); void check_accessible(const void*, const char*) const;
 //   void synchronize_all();                                               // every stream
@@ -14,6 +18,7 @@
 #include <algorithm>
 #include <atomic>
 #include <cstdint>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -50,6 +55,8 @@ class backend_impl final : public backend<Key> {
       tab_.values = alloc<std::byte>(slots * shape.value_bytes, "values", 0);
       tab_.locks = alloc<std::uint32_t>(shape.num_buckets * sizeof(std::uint32_t), "locks", 0);
       tab_.bucket_sizes = alloc<std::uint32_t>(shape.num_buckets * sizeof(std::uint32_t), "bucket sizes", 0);
+      rejected_async_ = alloc<unsigned long long>(sizeof(unsigned long long), "rejected-key count", 0);
+      rejected_flag_ = exec_.make_host_flag();
     } catch (...) {
       release();
       throw;
@@ -66,21 +73,24 @@ class backend_impl final : public backend<Key> {
   }
 
   outcome_counts find(const batch<Key>& b, bool touch, stream_view s, bool sync) override {
-    if (learned()) return exec_.run(b.n, find_op<Key, true>{tab_, b, touch}, s, sync);
-    return exec_.run(b.n, find_op<Key, false>{tab_, b, touch}, s, sync);
+    return gated(b, s, sync, [&](const unsigned long long* gate) {
+      if (learned()) return exec_.run(b.n, find_op<Key, true>{tab_, b, touch}, s, sync, gate);
+      return exec_.run(b.n, find_op<Key, false>{tab_, b, touch}, s, sync, gate);
+    });
   }
 
   outcome_counts write(const batch<Key>& b, write_mode mode, stream_view s, bool sync) override {
-    if (learned()) return exec_.run(b.n, write_op<Key, true>{tab_, b, mode}, s, sync);
-    return exec_.run(b.n, write_op<Key, false>{tab_, b, mode}, s, sync);
+    return gated(b, s, sync, [&](const unsigned long long* gate) { return run_write(b, mode, s, sync, gate); });
   }
 
   outcome_counts find_or_insert(const batch<Key>& b, stream_view s, bool sync) override {
-    outcome_counts first = write(b, write_mode::insert_if_absent, s, sync);
-    outcome_counts second = exec_.run(b.n, read_back_op<Key>{tab_, b}, s, sync);
-    // `found` comes from the second pass (which sees the settled keys too); the rest from the first.
-    first.count[0] = second.count[0];
-    return first;
+    return gated(b, s, sync, [&](const unsigned long long* gate) {
+      outcome_counts first = run_write(b, write_mode::insert_if_absent, s, sync, gate);
+      outcome_counts second = exec_.run(b.n, read_back_op<Key>{tab_, b}, s, sync, gate);
+      // `found` comes from the second pass (which sees the settled keys too); the rest from the first.
+      first.count[0] = second.count[0];
+      return first;
+    });
   }
 
   outcome_counts insert_and_evict(batch<Key> b, stream_view s) override {
@@ -90,7 +100,7 @@ class backend_impl final : public backend<Key> {
   }
 
   outcome_counts erase(const batch<Key>& b, stream_view s, bool sync) override {
-    return exec_.run(b.n, erase_op<Key>{tab_, b}, s, sync);
+    return gated(b, s, sync, [&](const unsigned long long* gate) { return exec_.run(b.n, erase_op<Key>{tab_, b}, s, sync, gate); });
   }
 
   void clear(stream_view s, bool sync) override {
@@ -122,6 +132,19 @@ class backend_impl final : public backend<Key> {
   }
 
   void synchronize(stream_view s) override { exec_.synchronize(s); }
+
+  std::uint64_t take_rejected_async() override {
+    // The flag is the fast path: one load of host memory, no copy, while nothing was rejected.
+    if (std::atomic_ref<std::uint32_t>(*rejected_flag_.host).load(std::memory_order_acquire) == 0) return 0;
+    std::lock_guard lock(rejected_mutex_);
+    // Lowered before the total is read: a rejection counted after this read raises it again.
+    std::atomic_ref<std::uint32_t>(*rejected_flag_.host).store(0, std::memory_order_seq_cst);
+    unsigned long long total = 0;
+    exec_.copy_to_host_background(&total, rejected_async_, sizeof total);
+    const std::uint64_t fresh = total - rejected_reported_;
+    rejected_reported_ = total;
+    return fresh;
+  }
 
   [[nodiscard]] std::uint64_t allocated_bytes() const override { return allocated_.load(std::memory_order_relaxed); }
 
@@ -433,6 +456,10 @@ class backend_impl final : public backend<Key> {
 
   void release() noexcept {
     free_log();
+    exec_.deallocate(rejected_async_);
+    rejected_async_ = nullptr;
+    exec_.free_host_flag(rejected_flag_);
+    rejected_flag_ = {};
     exec_.deallocate(tab_.sketch);
     exec_.deallocate(tab_.ghost);
     exec_.deallocate(tab_.keys);
@@ -445,9 +472,34 @@ class backend_impl final : public backend<Key> {
     tab_ = {};
   }
 
+  outcome_counts run_write(const batch<Key>& b, write_mode mode, stream_view s, bool sync,
+                           const unsigned long long* gate) {
+    if (learned()) return exec_.run(b.n, write_op<Key, true>{tab_, b, mode}, s, sync, gate);
+    return exec_.run(b.n, write_op<Key, false>{tab_, b, mode}, s, sync, gate);
+  }
+
+  /// Runs launch(gate). A synchronous call's keys were checked before it (cache.cpp, check_keys:
+  /// reserved keys throw there, nothing has run): no gate. An `_async` call's keys are counted
+  /// here, on its stream, into a gate its launches read when they start: a batch with a reserved
+  /// key does nothing, and the count goes to the running total that synchronize() reports
+  /// (take_rejected_async). Nothing waits for the count: on the cuda backend a check that threw
+  /// at the call would synchronize the stream on every `_async` call.
+  template <class Launch>
+  outcome_counts gated(const batch<Key>& b, stream_view s, bool sync, Launch&& launch) {
+    if (sync || b.n == 0) return launch(nullptr);
+    auto gate = exec_.make_counter(s);
+    exec_.run(runs_of(b.n),
+              count_reserved_op<Key>{b.keys, b.n, gate.ptr(), rejected_async_, rejected_flag_.device}, s, false);
+    return launch(gate.ptr());  // the gate is released after the launches, stream-ordered
+  }
+
   Exec exec_;
   table_view<Key> tab_{};
   std::atomic<std::uint64_t> allocated_{0};
+  unsigned long long* rejected_async_ = nullptr;  ///< executor memory: keys rejected by `_async` calls, ever
+  host_flag rejected_flag_{};                     ///< raised when rejected_async_ grows
+  std::mutex rejected_mutex_;
+  std::uint64_t rejected_reported_ = 0;  ///< how much of *rejected_async_ synchronize() has reported
 };
 
 }  // namespace belady::detail

@@ -145,20 +145,32 @@ struct cache<Key, T>::impl {
 
   std::uint64_t tick() { return clock.fetch_add(1, std::memory_order_relaxed) + 1; }
 
-  /// Common checks of a keyed batch; returns n.
-  std::size_t check_keys(std::span<const Key> keys, stream_view s) {
+  /// Common checks of a keyed batch; returns n. A synchronous call's keys are checked for
+  /// reserved ones here; an `_async` call's are checked on its stream by the backend, and
+  /// synchronize() reports them (a check here would wait for the stream on the cuda backend).
+  std::size_t check_keys(std::span<const Key> keys, stream_view s, bool sync) {
     check_span(keys, keys.size(), "keys");
     if (keys.size() > std::numeric_limits<std::uint32_t>::max())
       fail("keys", "batch of " + std::to_string(keys.size()) + " exceeds the 2^32-1 keys a batch may hold");
     access(keys.data(), "keys");
-    if (!keys.empty()) {
+    if (sync && !keys.empty()) {
       const std::uint64_t reserved = backend->count_reserved(keys.data(), keys.size(), s);
-      if (reserved != 0)
-        fail("keys", std::to_string(reserved) + " reserved key(s) (empty_key 0x" +
-                         to_hex(empty_key<Key>) + " and reclaim_key 0x" + to_hex(reclaim_key<Key>) +
-                         " cannot be stored)");
+      if (reserved != 0) fail("keys", std::to_string(reserved) + " reserved key(s) (" + reserved_keys_named() + ")");
     }
     return keys.size();
+  }
+
+  static std::string reserved_keys_named() {
+    return "empty_key 0x" + to_hex(empty_key<Key>) + " and reclaim_key 0x" + to_hex(reclaim_key<Key>) +
+           " cannot be stored";
+  }
+
+  /// After a synchronize: reserved keys that `_async` calls met since the last report.
+  void report_rejected_async() {
+    const std::uint64_t reserved = backend->take_rejected_async();
+    if (reserved != 0)
+      fail("keys", std::to_string(reserved) + " reserved key(s) (" + reserved_keys_named() +
+                       ") in _async calls since the last report; each call that held one changed nothing");
   }
 
   static std::string to_hex(std::uint64_t v) {
@@ -693,7 +705,7 @@ void cache<Key, T>::find_async(std::span<const Key> keys, std::span<T> values, s
                                std::span<std::uint64_t> scores, stream_view stream) {
   auto& m = *impl_;
   typename impl::call_timer timer(m, operation::find, keys.size());
-  const std::size_t n = m.check_keys(keys, stream);
+  const std::size_t n = m.check_keys(keys, stream, false);
   check_values(values, n, m.config.dim, "values");
   check_span(found, n, "found");
   if (!scores.empty()) check_span(scores, n, "scores");
@@ -715,7 +727,7 @@ std::size_t cache<Key, T>::find(std::span<const Key> keys, std::span<T> values, 
                                 std::span<std::uint64_t> scores, stream_view stream) {
   auto& m = *impl_;
   typename impl::call_timer timer(m, operation::find, keys.size());
-  const std::size_t n = m.check_keys(keys, stream);
+  const std::size_t n = m.check_keys(keys, stream, true);
   check_values(values, n, m.config.dim, "values");
   check_span(found, n, "found");
   if (!scores.empty()) check_span(scores, n, "scores");
@@ -740,7 +752,7 @@ template <cache_key Key, cache_value T>
 void cache<Key, T>::contains_async(std::span<const Key> keys, std::span<bool> found, stream_view stream) {
   auto& m = *impl_;
   typename impl::call_timer timer(m, operation::contains, keys.size());
-  const std::size_t n = m.check_keys(keys, stream);
+  const std::size_t n = m.check_keys(keys, stream, false);
   check_span(found, n, "found");
   m.access(found.data(), "found");
   if (n == 0) return;
@@ -753,7 +765,7 @@ template <cache_key Key, cache_value T>
 std::size_t cache<Key, T>::contains(std::span<const Key> keys, std::span<bool> found, stream_view stream) {
   auto& m = *impl_;
   typename impl::call_timer timer(m, operation::contains, keys.size());
-  const std::size_t n = m.check_keys(keys, stream);
+  const std::size_t n = m.check_keys(keys, stream, true);
   check_span(found, n, "found");
   m.access(found.data(), "found");
   if (n == 0) return 0;
@@ -778,7 +790,7 @@ insert_result cache<Key, T>::insert_or_assign(std::span<const Key> keys, std::sp
                                               std::span<const std::uint64_t> scores, stream_view stream) {
   auto& m = *impl_;
   typename impl::call_timer timer(m, operation::insert_or_assign, keys.size());
-  const std::size_t n = m.check_keys(keys, stream);
+  const std::size_t n = m.check_keys(keys, stream, true);
   check_values(values, n, m.config.dim, "values");
   m.access(values.data(), "values");
   const std::uint64_t* in_scores = m.check_scores_in(scores, n, true);
@@ -798,7 +810,7 @@ void cache<Key, T>::insert_or_assign_async(std::span<const Key> keys, std::span<
                                            std::span<const std::uint64_t> scores, stream_view stream) {
   auto& m = *impl_;
   typename impl::call_timer timer(m, operation::insert_or_assign, keys.size());
-  const std::size_t n = m.check_keys(keys, stream);
+  const std::size_t n = m.check_keys(keys, stream, false);
   check_values(values, n, m.config.dim, "values");
   m.access(values.data(), "values");
   const std::uint64_t* in_scores = m.check_scores_in(scores, n, true);
@@ -818,7 +830,7 @@ insert_result cache<Key, T>::insert_and_evict(std::span<const Key> keys, std::sp
                                               std::span<const std::uint64_t> scores, stream_view stream) {
   auto& m = *impl_;
   typename impl::call_timer timer(m, operation::insert_and_evict, keys.size());
-  const std::size_t n = m.check_keys(keys, stream);
+  const std::size_t n = m.check_keys(keys, stream, true);
   check_values(values, n, m.config.dim, "values");
   check_span(evicted_keys, n, "evicted_keys", true);
   check_values(evicted_values, n, m.config.dim, "evicted_values", true);
@@ -847,7 +859,7 @@ void cache<Key, T>::find_or_insert_async(std::span<const Key> keys, std::span<T>
                                          std::span<const std::uint64_t> scores, stream_view stream) {
   auto& m = *impl_;
   typename impl::call_timer timer(m, operation::find_or_insert, keys.size());
-  const std::size_t n = m.check_keys(keys, stream);
+  const std::size_t n = m.check_keys(keys, stream, false);
   check_values(values, n, m.config.dim, "values");
   check_span(found, n, "found");
   m.access(values.data(), "values");
@@ -869,7 +881,7 @@ std::size_t cache<Key, T>::find_or_insert(std::span<const Key> keys, std::span<T
                                           std::span<const std::uint64_t> scores, stream_view stream) {
   auto& m = *impl_;
   typename impl::call_timer timer(m, operation::find_or_insert, keys.size());
-  const std::size_t n = m.check_keys(keys, stream);
+  const std::size_t n = m.check_keys(keys, stream, true);
   check_values(values, n, m.config.dim, "values");
   check_span(found, n, "found");
   m.access(values.data(), "values");
@@ -895,7 +907,7 @@ std::size_t cache<Key, T>::assign(std::span<const Key> keys, std::span<const T> 
                                   std::span<const std::uint64_t> scores, stream_view stream) {
   auto& m = *impl_;
   typename impl::call_timer timer(m, operation::assign, keys.size());
-  const std::size_t n = m.check_keys(keys, stream);
+  const std::size_t n = m.check_keys(keys, stream, true);
   check_values(values, n, m.config.dim, "values");
   m.access(values.data(), "values");
   const std::uint64_t* in_scores = m.check_scores_in(scores, n, false);
@@ -913,7 +925,7 @@ void cache<Key, T>::assign_async(std::span<const Key> keys, std::span<const T> v
                                  std::span<const std::uint64_t> scores, stream_view stream) {
   auto& m = *impl_;
   typename impl::call_timer timer(m, operation::assign, keys.size());
-  const std::size_t n = m.check_keys(keys, stream);
+  const std::size_t n = m.check_keys(keys, stream, false);
   check_values(values, n, m.config.dim, "values");
   m.access(values.data(), "values");
   const std::uint64_t* in_scores = m.check_scores_in(scores, n, false);
@@ -928,7 +940,7 @@ template <cache_key Key, cache_value T>
 std::size_t cache<Key, T>::erase(std::span<const Key> keys, stream_view stream) {
   auto& m = *impl_;
   typename impl::call_timer timer(m, operation::erase, keys.size());
-  const std::size_t n = m.check_keys(keys, stream);
+  const std::size_t n = m.check_keys(keys, stream, true);
   if (n == 0) return 0;
   const std::size_t erased = m.backend->erase(m.make_batch(keys), stream, true).of(detail::outcome::erased);
   timer.erased(erased);
@@ -939,7 +951,7 @@ template <cache_key Key, cache_value T>
 void cache<Key, T>::erase_async(std::span<const Key> keys, stream_view stream) {
   auto& m = *impl_;
   typename impl::call_timer timer(m, operation::erase, keys.size());
-  const std::size_t n = m.check_keys(keys, stream);
+  const std::size_t n = m.check_keys(keys, stream, false);
   if (n == 0) return;
   m.backend->erase(m.make_batch(keys), stream, false);
 }
@@ -991,6 +1003,7 @@ std::size_t cache<Key, T>::export_batch(std::size_t offset, std::size_t count, s
 template <cache_key Key, cache_value T>
 void cache<Key, T>::synchronize(stream_view stream) const {
   impl_->backend->synchronize(stream);
+  impl_->report_rejected_async();
 }
 
 template <cache_key Key, cache_value T>

@@ -92,7 +92,8 @@ class host_executor {
   }
 
   template <class Op>
-  outcome_counts run(std::size_t n, const Op& op, stream_view, bool /*count*/) {
+  outcome_counts run(std::size_t n, const Op& op, stream_view, bool /*count*/, const unsigned long long* gate = nullptr) {
+    if (closed(gate)) return {};
     return over_ranges(n, 256, 16384, [&](std::size_t lo, std::size_t hi, outcome_counts& local) {
       const host_tile t;
       if constexpr (requires { op.prefetch(lo); }) {
@@ -120,6 +121,11 @@ class host_executor {
   }
 
   host_counter make_counter(stream_view) { return host_counter{}; }
+  host_flag make_host_flag() {
+    auto* word = new std::uint32_t(0);
+    return {word, word};
+  }
+  void free_host_flag(host_flag f) noexcept { delete f.host; }
   void copy_to_host(void* dst, const void* src, std::size_t bytes) {
     if (bytes != 0) std::memcpy(dst, src, bytes);  // empty vectors may hand over null pointers
   }
@@ -159,6 +165,12 @@ class host_executor {
     return total;
   }
 
+  /// A gated launch runs only while its gate is 0 (backend_impl.hpp, gated).
+  static bool closed(const unsigned long long* gate) {
+    return gate != nullptr &&
+           std::atomic_ref<unsigned long long>(*const_cast<unsigned long long*>(gate)).load(std::memory_order_acquire) != 0;
+  }
+
   thread_pool pool_;
 };
 
@@ -172,7 +184,8 @@ class lockstep_executor : public host_executor {
   using host_executor::host_executor;
 
   template <class Op>
-  outcome_counts run(std::size_t n, const Op& op, stream_view, bool /*count*/) {
+  outcome_counts run(std::size_t n, const Op& op, stream_view, bool /*count*/, const unsigned long long* gate = nullptr) {
+    if (closed(gate)) return {};
     return over_ranges(n, 64, 4096, [&](std::size_t lo, std::size_t hi, outcome_counts& local) {
       static thread_local lockstep_group<N> group;  // its stacks are mapped once per thread
       std::uint64_t mismatches = 0;

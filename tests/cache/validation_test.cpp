@@ -3,6 +3,7 @@
 // and the logical clock not advanced (checked by a probe insert at the end of each test).
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <functional>
 #include <limits>
 #include <optional>
@@ -147,10 +148,13 @@ std::vector<std::pair<const char*, std::function<void(cache_t&, keys_t, Validati
   };
 }
 
+bool is_async(const std::string& name) { return name.ends_with("_async"); }
+
 TEST_P(ValidationOps, ReservedKeysAreRejectedByEveryKeyedOperation) {
   buffer<Key> with_empty{10, belady::empty_key<Key>, 11};
   buffer<Key> with_reclaim{belady::reclaim_key<Key>};
   for (const auto& [name, op] : keyed_ops()) {
+    if (is_async(name)) continue;  // reported by synchronize(): the next test
     SCOPED_TRACE(name);
     for (const bool cu : {false, true}) {
       cache_t& c = cu ? custom() : lru();
@@ -159,6 +163,51 @@ TEST_P(ValidationOps, ReservedKeysAreRejectedByEveryKeyedOperation) {
     }
     unchanged();
   }
+}
+
+// An `_async` call cannot throw for its keys without waiting for them (on the cuda backend, a
+// stream synchronization per call): a batch with a reserved key changes nothing, writes none of
+// its outputs, and the next synchronize() throws with the count, once.
+TEST_P(ValidationOps, ReservedKeysInAsyncCallsChangeNothingAndSynchronizeReportsThem) {
+  buffer<Key> with_empty{10, belady::empty_key<Key>, 11};
+  buffer<Key> with_reclaim{belady::reclaim_key<Key>, 12, belady::empty_key<Key>};
+  for (const auto& [name, op] : keyed_ops()) {
+    if (!is_async(name)) continue;
+    SCOPED_TRACE(name);
+    for (const bool cu : {false, true}) {
+      cache_t& c = cu ? custom() : lru();
+      std::fill(found_.begin(), found_.end(), true);
+      std::fill(values_.begin(), values_.end(), -7.0f);
+      EXPECT_NO_THROW(op(c, with_empty, *this, cu));
+      EXPECT_NO_THROW(op(c, with_reclaim, *this, cu));
+      if (!cu) lru_clock_ += 2;  // an accepted _async call has its tick, rejected or not
+      expect_invalid([&] { c.synchronize(); }, "keys", "3 reserved key(s)");
+      EXPECT_NO_THROW(c.synchronize()) << "reported twice";
+      for (std::size_t i = 0; i < n; ++i) EXPECT_TRUE(found_[i]) << "a rejected batch wrote found[" << i << "]";
+      for (std::size_t i = 0; i < n * dim; ++i) EXPECT_EQ(values_[i], -7.0f) << "a rejected batch wrote values";
+    }
+    unchanged();
+  }
+}
+
+// A rejected `_async` batch does not hold back the calls after it, and its report names only
+// the keys of the calls before the synchronize that reports them.
+TEST_P(ValidationOps, AsyncCallsAfterARejectedOneRunAndReportsDoNotRepeat) {
+  buffer<Key> bad{belady::empty_key<Key>};
+  buffer<Key> good{40, 41};
+  buffer<float> v(belady_test::value_from<float>(3, 2 * dim));
+  lru().insert_or_assign_async(bad, {values_.data(), dim});
+  lru().insert_or_assign_async(good, v);
+  lru_clock_ += 2;
+  expect_invalid([&] { lru().synchronize(); }, "keys", "1 reserved key(s)");
+  buffer<bool> found(2);
+  buffer<float> out(2 * dim);
+  EXPECT_EQ(lru().find(good, out, found), 2u);
+  ++lru_clock_;
+  EXPECT_EQ(out.to_vector(), v.to_vector());
+  lru().erase_async(good);
+  ++lru_clock_;
+  EXPECT_NO_THROW(lru().synchronize());
 }
 
 // The check counts a batch's keys in runs of 32 (one per lane on the device): every reserved key
@@ -176,6 +225,9 @@ TEST_P(ValidationOps, ReservedKeysAreCountedAnywhereInALongBatch) {
     buffer<Key> keys(host_keys);
     buffer<bool> found(len);
     expect_invalid([&] { lru().contains(keys, found); }, "keys", std::to_string(positions.size()) + " reserved key(s)");
+    lru().contains_async(keys, found);  // the same count, made on the stream
+    ++lru_clock_;
+    expect_invalid([&] { lru().synchronize(); }, "keys", std::to_string(positions.size()) + " reserved key(s)");
   }
 }
 

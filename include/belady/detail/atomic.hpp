@@ -35,6 +35,20 @@ BELADY_HD BELADY_INLINE void store_relaxed(T& obj, T value) {
   atomic_ref<T>(obj).store(value, mo::memory_order_relaxed);
 }
 
+/// Raises a flag the host polls (a word of host memory the device can write: mapped pinned
+/// memory on the cuda backend), after every earlier write of this thread, to device memory too,
+/// is visible system-wide: the host, seeing the flag, may read what those writes stored.
+BELADY_HD BELADY_INLINE void raise_host_flag(std::uint32_t& flag) {
+#if BELADY_ON_DEVICE
+  __threadfence_system();
+  *static_cast<volatile std::uint32_t*>(&flag) = 1u;
+#elif BELADY_DEVICE_COMPILE
+  (void)flag;
+#else
+  std::atomic_ref<std::uint32_t>(flag).store(1u, std::memory_order_release);
+#endif
+}
+
 /// Pause inside a spin loop: a short sleep on the device, a yield on the host so a preempted
 /// lock holder can run (the host backend may have more threads than cores).
 BELADY_HD BELADY_INLINE void spin_pause(std::uint32_t attempt) {

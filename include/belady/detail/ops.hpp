@@ -487,12 +487,17 @@ BELADY_HD BELADY_INLINE std::uint32_t tile_sum(const Tile& t, std::uint32_t v) {
   return v;
 }
 
-/// Per run of keys: count reserved keys into *counter (argument validation).
+/// Per run of keys: count reserved keys into *counter (argument validation). For an `_async`
+/// call, *counter is the gate of the batch's own launches (they do nothing unless it stays 0),
+/// and the count is also added to the cache's running total of rejected keys, `pending`, with
+/// `pending_flag` raised for the host after it: the next synchronize() reports them.
 template <class Key>
 struct count_reserved_op {
   const Key* keys;
   std::size_t n;
   unsigned long long* counter;
+  unsigned long long* pending = nullptr;
+  std::uint32_t* pending_flag = nullptr;
 
   template <class Tile>
   BELADY_HD std::uint32_t operator()(const Tile& t, std::size_t run) const {
@@ -500,8 +505,13 @@ struct count_reserved_op {
     std::uint32_t reserved = 0;
     for (std::size_t i = first + t.rank(); i < end; i += Tile::size) reserved += is_reserved(keys[i]) ? 1u : 0u;
     reserved = tile_sum(t, reserved);
-    if (t.rank() == 0 && reserved != 0)
+    if (t.rank() == 0 && reserved != 0) {
       atomic_ref<unsigned long long>(*counter).fetch_add(reserved, mo::memory_order_relaxed);
+      if (pending != nullptr) {
+        atomic_ref<unsigned long long>(*pending).fetch_add(reserved, mo::memory_order_relaxed);
+        raise_host_flag(*pending_flag);
+      }
+    }
     return 0;
   }
 };
