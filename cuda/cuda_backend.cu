@@ -247,9 +247,13 @@ class cuda_executor {
     device_words counts(outcome_kinds, stream, device_, pool_);
     kernel<<<blocks, block_threads, 0, stream>>>(op, n, counts.ptr(), gate);
     BELADY_CUDA_TRY(cudaGetLastError());
+    // The gate comes back with the counts: one synchronization for both (backend_impl.hpp, gated).
+    unsigned long long gate_value = 0;
+    if (gate != nullptr) BELADY_CUDA_TRY(cudaMemcpyAsync(&gate_value, gate, sizeof gate_value, cudaMemcpyDeviceToHost, stream));
     unsigned long long host_counts[outcome_kinds] = {};
     counts.read(host_counts);
     for (int k = 0; k < outcome_kinds; ++k) result.count[k] = host_counts[k];
+    result.gate = gate_value;
     return result;
   }
 

@@ -80,13 +80,13 @@ struct eviction_candidates {
  *
  * Validation: arguments are checked before anything runs; a bad argument throws
  * belady::invalid_argument naming it, and nothing stored changes. Reserved keys (empty_key,
- * reclaim_key) are rejected. A plain operation checks them before it runs (on the cuda backend
- * a small kernel reads the keys and `stream` is synchronized) and throws. An `_async` operation
- * cannot throw for what its keys hold without waiting for them: its keys are checked on
- * `stream`, a batch holding a reserved key changes nothing (its outputs are not written; the
- * logical clock still advances), and the next synchronize(), on any stream, throws
- * invalid_argument naming `keys` with the number of reserved keys met since the last report.
- * The other checks (sizes, null or inaccessible buffers, scores) throw from the call itself.
+ * reclaim_key) are rejected too, but checked on `stream`, so that no call waits for its keys
+ * (on the cuda backend they are in device memory): a small pass counts a batch's reserved keys
+ * and the batch's kernels do nothing when there are any. Such a batch changes nothing stored
+ * and writes none of its outputs; only the logical clock advances (its tick). A plain operation
+ * then throws invalid_argument naming `keys` with the count; an `_async` operation cannot throw
+ * once it has returned, so the next synchronize(), on any stream, throws it, with the number of
+ * reserved keys `_async` calls met since the last report.
  *
  * @tparam Key std::uint64_t or std::uint32_t
  * @tparam T float, belady::half, belady::bfloat16, std::int8_t or std::byte (raw bytes)

@@ -99,9 +99,10 @@ class backend {
   /// Throws invalid_argument when `p` cannot be read by this backend's executor.
   virtual void check_accessible(const void* p, const char* name) const = 0;
 
-  // Keyed batches. sync: wait for the work and return its counts. !sync (an `_async` call):
-  // return at once with no counts; the batch's keys are checked on the stream, and a batch with
-  // a reserved key does nothing and is reported by take_rejected_async.
+  // Keyed batches. Their keys are checked on the stream first, and a batch with a reserved key
+  // does nothing. sync: wait for the work and return its counts, the reserved keys in
+  // outcome_counts::gate. !sync (an `_async` call): return at once with no counts; the reserved
+  // keys are reported by take_rejected_async.
   virtual outcome_counts find(const batch<Key>& b, bool touch, stream_view s, bool sync) = 0;
   virtual outcome_counts write(const batch<Key>& b, write_mode mode, stream_view s, bool sync) = 0;
   virtual outcome_counts find_or_insert(const batch<Key>& b, stream_view s, bool sync) = 0;
@@ -148,8 +149,6 @@ class backend {
   /// Sizes must match the table's (empty vectors clear the history).
   virtual void write_history(const raw_history& h, stream_view s) = 0;
 
-  /// Number of reserved keys among keys[0, n) (synchronizes).
-  virtual std::uint64_t count_reserved(const Key* keys, std::size_t n, stream_view s) = 0;
   virtual void synchronize(stream_view s) = 0;
   /// Reserved keys in `_async` batches (which did nothing) not yet reported: counted by batches
   /// that have completed, on any stream. Each is reported once. Costs one load of host memory

@@ -125,12 +125,6 @@ class backend_impl final : public backend<Key> {
     return counter.read();
   }
 
-  std::uint64_t count_reserved(const Key* keys, std::size_t n, stream_view s) override {
-    auto counter = exec_.make_counter(s);
-    exec_.run(runs_of(n), count_reserved_op<Key>{keys, n, counter.ptr()}, s, false);
-    return counter.read();
-  }
-
   void synchronize(stream_view s) override { exec_.synchronize(s); }
 
   std::uint64_t take_rejected_async() override {
@@ -478,18 +472,23 @@ class backend_impl final : public backend<Key> {
     return exec_.run(b.n, write_op<Key, false>{tab_, b, mode}, s, sync, gate);
   }
 
-  /// Runs launch(gate). A synchronous call's keys were checked before it (cache.cpp, check_keys:
-  /// reserved keys throw there, nothing has run): no gate. An `_async` call's keys are counted
-  /// here, on its stream, into a gate its launches read when they start: a batch with a reserved
-  /// key does nothing, and the count goes to the running total that synchronize() reports
-  /// (take_rejected_async). Nothing waits for the count: on the cuda backend a check that threw
-  /// at the call would synchronize the stream on every `_async` call.
+  /// Runs launch(gate): the batch's reserved keys are counted first, on its stream, into a gate
+  /// word its launches read when they start, so a batch with a reserved key does nothing and
+  /// nothing waits for the count (a check that threw before the launch would synchronize the
+  /// stream on the cuda backend: twice per synchronous call, and on every `_async` one). A
+  /// synchronous call gets the gate's value back with its counts (outcome_counts::gate) and
+  /// throws (cache.cpp); an `_async` call's count also goes to the running total that
+  /// synchronize() reports (take_rejected_async).
   template <class Launch>
   outcome_counts gated(const batch<Key>& b, stream_view s, bool sync, Launch&& launch) {
-    if (sync || b.n == 0) return launch(nullptr);
+    if (b.n == 0) return launch(nullptr);
     auto gate = exec_.make_counter(s);
-    exec_.run(runs_of(b.n),
-              count_reserved_op<Key>{b.keys, b.n, gate.ptr(), rejected_async_, rejected_flag_.device}, s, false);
+    count_reserved_op<Key> check{b.keys, b.n, gate.ptr()};
+    if (!sync) {
+      check.pending = rejected_async_;
+      check.pending_flag = rejected_flag_.device;
+    }
+    exec_.run(runs_of(b.n), check, s, false);
     return launch(gate.ptr());  // the gate is released after the launches, stream-ordered
   }
 

@@ -145,19 +145,22 @@ struct cache<Key, T>::impl {
 
   std::uint64_t tick() { return clock.fetch_add(1, std::memory_order_relaxed) + 1; }
 
-  /// Common checks of a keyed batch; returns n. A synchronous call's keys are checked for
-  /// reserved ones here; an `_async` call's are checked on its stream by the backend, and
-  /// synchronize() reports them (a check here would wait for the stream on the cuda backend).
-  std::size_t check_keys(std::span<const Key> keys, stream_view s, bool sync) {
+  /// Common checks of a keyed batch; returns n. Reserved keys are not checked here but on the
+  /// batch's stream, by the backend, which runs nothing of a batch that holds one: a check here
+  /// would wait for the stream on the cuda backend. A synchronous call then throws
+  /// (reject_reserved), an `_async` one leaves it to synchronize() (report_rejected_async).
+  std::size_t check_keys(std::span<const Key> keys) {
     check_span(keys, keys.size(), "keys");
     if (keys.size() > std::numeric_limits<std::uint32_t>::max())
       fail("keys", "batch of " + std::to_string(keys.size()) + " exceeds the 2^32-1 keys a batch may hold");
     access(keys.data(), "keys");
-    if (sync && !keys.empty()) {
-      const std::uint64_t reserved = backend->count_reserved(keys.data(), keys.size(), s);
-      if (reserved != 0) fail("keys", std::to_string(reserved) + " reserved key(s) (" + reserved_keys_named() + ")");
-    }
     return keys.size();
+  }
+
+  /// After a synchronous keyed batch: throws when it held reserved keys (it changed nothing).
+  const detail::outcome_counts& reject_reserved(const detail::outcome_counts& c) const {
+    if (c.gate != 0) fail("keys", std::to_string(c.gate) + " reserved key(s) (" + reserved_keys_named() + ")");
+    return c;
   }
 
   static std::string reserved_keys_named() {
@@ -705,7 +708,7 @@ void cache<Key, T>::find_async(std::span<const Key> keys, std::span<T> values, s
                                std::span<std::uint64_t> scores, stream_view stream) {
   auto& m = *impl_;
   typename impl::call_timer timer(m, operation::find, keys.size());
-  const std::size_t n = m.check_keys(keys, stream, false);
+  const std::size_t n = m.check_keys(keys);
   check_values(values, n, m.config.dim, "values");
   check_span(found, n, "found");
   if (!scores.empty()) check_span(scores, n, "scores");
@@ -727,7 +730,7 @@ std::size_t cache<Key, T>::find(std::span<const Key> keys, std::span<T> values, 
                                 std::span<std::uint64_t> scores, stream_view stream) {
   auto& m = *impl_;
   typename impl::call_timer timer(m, operation::find, keys.size());
-  const std::size_t n = m.check_keys(keys, stream, true);
+  const std::size_t n = m.check_keys(keys);
   check_values(values, n, m.config.dim, "values");
   check_span(found, n, "found");
   if (!scores.empty()) check_span(scores, n, "scores");
@@ -741,7 +744,7 @@ std::size_t cache<Key, T>::find(std::span<const Key> keys, std::span<T> values, 
   b.out_scores = scores.empty() ? nullptr : scores.data();
   auto pinned = m.pin_model(b);
   const auto started = m.start_timer();
-  const std::size_t hits = m.backend->find(b, true, stream, true).of(detail::outcome::found);
+  const std::size_t hits = m.reject_reserved(m.backend->find(b, true, stream, true)).of(detail::outcome::found);
   m.count_requests(n, hits, started);
   timer.lookups(n, hits);
   m.finish(std::move(pinned), n, stream, true);
@@ -752,7 +755,7 @@ template <cache_key Key, cache_value T>
 void cache<Key, T>::contains_async(std::span<const Key> keys, std::span<bool> found, stream_view stream) {
   auto& m = *impl_;
   typename impl::call_timer timer(m, operation::contains, keys.size());
-  const std::size_t n = m.check_keys(keys, stream, false);
+  const std::size_t n = m.check_keys(keys);
   check_span(found, n, "found");
   m.access(found.data(), "found");
   if (n == 0) return;
@@ -765,13 +768,13 @@ template <cache_key Key, cache_value T>
 std::size_t cache<Key, T>::contains(std::span<const Key> keys, std::span<bool> found, stream_view stream) {
   auto& m = *impl_;
   typename impl::call_timer timer(m, operation::contains, keys.size());
-  const std::size_t n = m.check_keys(keys, stream, true);
+  const std::size_t n = m.check_keys(keys);
   check_span(found, n, "found");
   m.access(found.data(), "found");
   if (n == 0) return 0;
   auto b = m.make_batch(keys);
   b.found = found.data();
-  return m.backend->find(b, false, stream, true).of(detail::outcome::found);
+  return m.reject_reserved(m.backend->find(b, false, stream, true)).of(detail::outcome::found);
 }
 
 namespace {
@@ -790,7 +793,7 @@ insert_result cache<Key, T>::insert_or_assign(std::span<const Key> keys, std::sp
                                               std::span<const std::uint64_t> scores, stream_view stream) {
   auto& m = *impl_;
   typename impl::call_timer timer(m, operation::insert_or_assign, keys.size());
-  const std::size_t n = m.check_keys(keys, stream, true);
+  const std::size_t n = m.check_keys(keys);
   check_values(values, n, m.config.dim, "values");
   m.access(values.data(), "values");
   const std::uint64_t* in_scores = m.check_scores_in(scores, n, true);
@@ -799,7 +802,7 @@ insert_result cache<Key, T>::insert_or_assign(std::span<const Key> keys, std::sp
   b.in_values = reinterpret_cast<const std::byte*>(values.data());
   b.in_scores = in_scores;
   auto pinned = m.pin_model(b);
-  const auto r = to_result(m.backend->write(b, detail::write_mode::insert_or_assign, stream, true));
+  const auto r = to_result(m.reject_reserved(m.backend->write(b, detail::write_mode::insert_or_assign, stream, true)));
   m.finish(std::move(pinned), n, stream, true);
   timer.writes(r);
   return r;
@@ -810,7 +813,7 @@ void cache<Key, T>::insert_or_assign_async(std::span<const Key> keys, std::span<
                                            std::span<const std::uint64_t> scores, stream_view stream) {
   auto& m = *impl_;
   typename impl::call_timer timer(m, operation::insert_or_assign, keys.size());
-  const std::size_t n = m.check_keys(keys, stream, false);
+  const std::size_t n = m.check_keys(keys);
   check_values(values, n, m.config.dim, "values");
   m.access(values.data(), "values");
   const std::uint64_t* in_scores = m.check_scores_in(scores, n, true);
@@ -830,7 +833,7 @@ insert_result cache<Key, T>::insert_and_evict(std::span<const Key> keys, std::sp
                                               std::span<const std::uint64_t> scores, stream_view stream) {
   auto& m = *impl_;
   typename impl::call_timer timer(m, operation::insert_and_evict, keys.size());
-  const std::size_t n = m.check_keys(keys, stream, true);
+  const std::size_t n = m.check_keys(keys);
   check_values(values, n, m.config.dim, "values");
   check_span(evicted_keys, n, "evicted_keys", true);
   check_values(evicted_values, n, m.config.dim, "evicted_values", true);
@@ -848,7 +851,7 @@ insert_result cache<Key, T>::insert_and_evict(std::span<const Key> keys, std::sp
   b.evicted_values = reinterpret_cast<std::byte*>(evicted_values.data());
   b.evicted_scores = evicted_scores.empty() ? nullptr : evicted_scores.data();
   auto pinned = m.pin_model(b);
-  const auto r = to_result(m.backend->insert_and_evict(b, stream));
+  const auto r = to_result(m.reject_reserved(m.backend->insert_and_evict(b, stream)));
   m.finish(std::move(pinned), n, stream, true);
   timer.writes(r);
   return r;
@@ -859,7 +862,7 @@ void cache<Key, T>::find_or_insert_async(std::span<const Key> keys, std::span<T>
                                          std::span<const std::uint64_t> scores, stream_view stream) {
   auto& m = *impl_;
   typename impl::call_timer timer(m, operation::find_or_insert, keys.size());
-  const std::size_t n = m.check_keys(keys, stream, false);
+  const std::size_t n = m.check_keys(keys);
   check_values(values, n, m.config.dim, "values");
   check_span(found, n, "found");
   m.access(values.data(), "values");
@@ -881,7 +884,7 @@ std::size_t cache<Key, T>::find_or_insert(std::span<const Key> keys, std::span<T
                                           std::span<const std::uint64_t> scores, stream_view stream) {
   auto& m = *impl_;
   typename impl::call_timer timer(m, operation::find_or_insert, keys.size());
-  const std::size_t n = m.check_keys(keys, stream, true);
+  const std::size_t n = m.check_keys(keys);
   check_values(values, n, m.config.dim, "values");
   check_span(found, n, "found");
   m.access(values.data(), "values");
@@ -895,7 +898,7 @@ std::size_t cache<Key, T>::find_or_insert(std::span<const Key> keys, std::span<T
   b.in_scores = in_scores;
   auto pinned = m.pin_model(b);
   const auto started = m.start_timer();
-  const std::size_t hits = m.backend->find_or_insert(b, stream, true).of(detail::outcome::found);
+  const std::size_t hits = m.reject_reserved(m.backend->find_or_insert(b, stream, true)).of(detail::outcome::found);
   m.count_requests(n, hits, started);
   timer.lookups(n, hits);
   m.finish(std::move(pinned), n, stream, true);
@@ -907,7 +910,7 @@ std::size_t cache<Key, T>::assign(std::span<const Key> keys, std::span<const T> 
                                   std::span<const std::uint64_t> scores, stream_view stream) {
   auto& m = *impl_;
   typename impl::call_timer timer(m, operation::assign, keys.size());
-  const std::size_t n = m.check_keys(keys, stream, true);
+  const std::size_t n = m.check_keys(keys);
   check_values(values, n, m.config.dim, "values");
   m.access(values.data(), "values");
   const std::uint64_t* in_scores = m.check_scores_in(scores, n, false);
@@ -915,7 +918,8 @@ std::size_t cache<Key, T>::assign(std::span<const Key> keys, std::span<const T> 
   auto b = m.make_batch(keys);
   b.in_values = reinterpret_cast<const std::byte*>(values.data());
   b.in_scores = in_scores;
-  const std::size_t assigned = m.backend->write(b, detail::write_mode::assign_only, stream, true).of(detail::outcome::assigned);
+  const std::size_t assigned =
+      m.reject_reserved(m.backend->write(b, detail::write_mode::assign_only, stream, true)).of(detail::outcome::assigned);
   timer.writes(insert_result{0, assigned, 0, 0});
   return assigned;
 }
@@ -925,7 +929,7 @@ void cache<Key, T>::assign_async(std::span<const Key> keys, std::span<const T> v
                                  std::span<const std::uint64_t> scores, stream_view stream) {
   auto& m = *impl_;
   typename impl::call_timer timer(m, operation::assign, keys.size());
-  const std::size_t n = m.check_keys(keys, stream, false);
+  const std::size_t n = m.check_keys(keys);
   check_values(values, n, m.config.dim, "values");
   m.access(values.data(), "values");
   const std::uint64_t* in_scores = m.check_scores_in(scores, n, false);
@@ -940,9 +944,9 @@ template <cache_key Key, cache_value T>
 std::size_t cache<Key, T>::erase(std::span<const Key> keys, stream_view stream) {
   auto& m = *impl_;
   typename impl::call_timer timer(m, operation::erase, keys.size());
-  const std::size_t n = m.check_keys(keys, stream, true);
+  const std::size_t n = m.check_keys(keys);
   if (n == 0) return 0;
-  const std::size_t erased = m.backend->erase(m.make_batch(keys), stream, true).of(detail::outcome::erased);
+  const std::size_t erased = m.reject_reserved(m.backend->erase(m.make_batch(keys), stream, true)).of(detail::outcome::erased);
   timer.erased(erased);
   return erased;
 }
@@ -951,7 +955,7 @@ template <cache_key Key, cache_value T>
 void cache<Key, T>::erase_async(std::span<const Key> keys, stream_view stream) {
   auto& m = *impl_;
   typename impl::call_timer timer(m, operation::erase, keys.size());
-  const std::size_t n = m.check_keys(keys, stream, false);
+  const std::size_t n = m.check_keys(keys);
   if (n == 0) return;
   m.backend->erase(m.make_batch(keys), stream, false);
 }

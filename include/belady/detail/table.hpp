@@ -116,6 +116,9 @@ inline constexpr int outcome_kinds = 6;
 
 struct outcome_counts {
   std::uint64_t count[outcome_kinds] = {};
+  /// A gated launch's gate as read after it (backend_impl.hpp, gated): the batch's reserved
+  /// keys; not 0 means the launch did nothing.
+  std::uint64_t gate = 0;
   void add(std::uint32_t flags) {
     for (int k = 0; k < outcome_kinds; ++k) count[k] += (flags >> k) & 1u;
   }
