@@ -23,10 +23,15 @@ constexpr unsigned block_threads = 256;
 template <class Op>
 __device__ __forceinline__ void for_each_body(const Op& op, std::size_t n, unsigned long long* counts,
                                               const unsigned long long* gate) {
-  // A gated launch (an `_async` batch, backend_impl.hpp) does nothing once its key check has
-  // counted a reserved key: the check ran before it on the stream, so every thread reads the
-  // same word, and the whole grid leaves before its first barrier.
-  if (gate != nullptr && *gate != 0) return;
+  // A gated launch (backend_impl.hpp, gated) does nothing once its key check has counted a
+  // reserved key: the check ran before it on the stream, so every thread reads the same word,
+  // and the whole grid leaves before its first barrier. The gate goes back to the host with the
+  // counts (the word after them), in the one copy a synchronous call makes.
+  const unsigned long long closed = gate != nullptr ? *gate : 0ull;
+  if (closed != 0) {
+    if (counts != nullptr && blockIdx.x == 0 && threadIdx.x == 0) counts[outcome_kinds] = closed;
+    return;
+  }
   namespace cg = cooperative_groups;
   const device_tile<tile_threads> t{cg::tiled_partition<tile_threads>(cg::this_thread_block())};
   __shared__ unsigned long long block_counts[outcome_kinds];
@@ -244,16 +249,14 @@ class cuda_executor {
       BELADY_CUDA_TRY(cudaGetLastError());
       return result;
     }
-    device_words counts(outcome_kinds, stream, device_, pool_);
+    // The counts, then the gate's value when it was closed (for_each_body).
+    device_words counts(outcome_kinds + 1, stream, device_, pool_);
     kernel<<<blocks, block_threads, 0, stream>>>(op, n, counts.ptr(), gate);
     BELADY_CUDA_TRY(cudaGetLastError());
-    // The gate comes back with the counts: one synchronization for both (backend_impl.hpp, gated).
-    unsigned long long gate_value = 0;
-    if (gate != nullptr) BELADY_CUDA_TRY(cudaMemcpyAsync(&gate_value, gate, sizeof gate_value, cudaMemcpyDeviceToHost, stream));
-    unsigned long long host_counts[outcome_kinds] = {};
+    unsigned long long host_counts[outcome_kinds + 1] = {};
     counts.read(host_counts);
     for (int k = 0; k < outcome_kinds; ++k) result.count[k] = host_counts[k];
-    result.gate = gate_value;
+    result.gate = host_counts[outcome_kinds];
     return result;
   }
 
