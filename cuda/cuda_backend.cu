@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cstring>
 #include <deque>
 #include <memory>
 #include <mutex>
@@ -113,6 +114,32 @@ void on_device_noexcept(int device, F&& f) noexcept {
   (void)cudaGetLastError();
 }
 
+/// Words of pinned host memory of the calling thread, for reading counters back (null when the
+/// allocation failed: the caller then reads into its own memory). A copy to pageable memory
+/// goes through a staging buffer of the driver's, a second copy on the path of every
+/// synchronous call. Allocated once per host thread that calls the cache, portable across
+/// devices, freed when the thread exits.
+constexpr std::size_t pinned_readback_words = 16;
+unsigned long long* pinned_readback() {
+  struct owner {
+    unsigned long long* words = nullptr;
+    bool tried = false;
+    ~owner() {
+      if (words != nullptr) (void)cudaFreeHost(words);  // at process exit the runtime may be gone: ignored
+    }
+  };
+  static thread_local owner o;
+  if (!o.tried) {
+    o.tried = true;
+    void* p = nullptr;
+    if (cudaHostAlloc(&p, pinned_readback_words * sizeof(unsigned long long), cudaHostAllocPortable) == cudaSuccess)
+      o.words = static_cast<unsigned long long*>(p);
+    else
+      (void)cudaGetLastError();
+  }
+  return o.words;
+}
+
 /// A few device words for one call (counters), stream-ordered, from the executor's pool.
 class device_words {
  public:
@@ -141,20 +168,25 @@ class device_words {
 
   unsigned long long* ptr() { return ptr_; }
   /// Copies the words to the host; synchronizes the stream.
-  void read(unsigned long long* out) const {
-    device_scope scope(device_);
-    BELADY_CUDA_TRY(cudaMemcpyAsync(out, ptr_, words_ * sizeof(unsigned long long), cudaMemcpyDeviceToHost, stream_));
-    BELADY_CUDA_TRY(cudaStreamSynchronize(stream_));
-  }
+  void read(unsigned long long* out) const { copy_out(out, words_); }
+  /// The first word; synchronizes the stream.
   [[nodiscard]] std::uint64_t read() const {
-    device_scope scope(device_);
     unsigned long long v = 0;
-    BELADY_CUDA_TRY(cudaMemcpyAsync(&v, ptr_, sizeof v, cudaMemcpyDeviceToHost, stream_));
-    BELADY_CUDA_TRY(cudaStreamSynchronize(stream_));
+    copy_out(&v, 1);
     return v;
   }
 
  private:
+  /// Through the calling thread's pinned words when they fit (pinned_readback).
+  void copy_out(unsigned long long* out, std::size_t words) const {
+    device_scope scope(device_);
+    const std::size_t bytes = words * sizeof(unsigned long long);
+    unsigned long long* pinned = words <= pinned_readback_words ? pinned_readback() : nullptr;
+    BELADY_CUDA_TRY(cudaMemcpyAsync(pinned != nullptr ? pinned : out, ptr_, bytes, cudaMemcpyDeviceToHost, stream_));
+    BELADY_CUDA_TRY(cudaStreamSynchronize(stream_));
+    if (pinned != nullptr) std::memcpy(out, pinned, bytes);
+  }
+
   cudaStream_t stream_;
   std::size_t words_;
   int device_;
