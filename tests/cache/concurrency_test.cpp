@@ -413,6 +413,69 @@ TEST_P(ConcurrencyStress, SameKeysFromManyWritersInsertOnce) {
   EXPECT_EQ(after.count(), 0u) << after.first();
 }
 
+// Reserved keys in `_async` calls from several threads, each thread synchronizing after each of
+// its calls: every reserved key is reported exactly once, by whichever synchronize() comes
+// first after its batch; the batches that held one changed nothing, and the others all ran.
+TEST_P(ConcurrencyStress, ReservedKeysOfAsyncCallsAreReportedOnceAcrossThreads) {
+  cache_t c = make(65536, 32);  // room for every key: about 2 per bucket
+  const std::size_t calls = scaled(100, 40);
+  std::atomic<std::size_t> reserved_sent{0}, reported{0};
+  problems bad;
+  std::vector<std::thread> threads;
+  for (std::size_t t = 0; t < app_threads; ++t) {
+    threads.emplace_back([&, t] {
+      std::mt19937_64 rng(31 + t);
+      for (std::size_t call = 0; call < calls; ++call) {
+        // Keys of this thread only; 1 to 6 of them reserved in one call of every 4.
+        std::vector<Key> keys;
+        for (std::size_t i = 0; i < 8; ++i) keys.push_back(t + 1 + app_threads * (call * 8 + i));
+        std::size_t reserved = 0;
+        if (call % 4 == 0) {
+          reserved = 1 + rng() % 6;
+          for (std::size_t i = 0; i < reserved; ++i) keys[i] = i % 2 == 0 ? belady::empty_key<Key> : belady::reclaim_key<Key>;
+        }
+        buffer<Key> kb(keys);
+        buffer<float> vb(keys.size() * dim);
+        for (std::size_t i = 0; i < keys.size(); ++i)
+          for (std::size_t j = 0; j < dim; ++j) vb[i * dim + j] = encode(keys[i] & 0xffffff, 0);
+        buffer<std::uint64_t> sb(custom() ? keys.size() : 0);
+        reserved_sent += reserved;
+        c.insert_or_assign_async(kb, vb, sb);
+        try {
+          c.synchronize();
+        } catch (const belady::invalid_argument& e) {
+          const std::string what = e.what();
+          const auto at = what.find("keys: ");
+          if (at == std::string::npos) {
+            bad.add("report without the argument name: " + what);
+          } else {
+            reported += std::stoull(what.substr(at + 6));
+          }
+        }
+        if (reserved != 0) {
+          // Nothing of a rejected batch was stored, not even its valid keys.
+          std::vector<Key> valid(keys.begin() + static_cast<std::ptrdiff_t>(reserved), keys.end());
+          buffer<Key> vk(valid);
+          buffer<bool> vf(valid.size());
+          if (c.contains(vk, vf) != 0) bad.add("a rejected batch stored a key");
+        }
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  try {
+    c.synchronize();
+  } catch (const belady::invalid_argument& e) {
+    const std::string what = e.what();
+    reported += std::stoull(what.substr(what.find("keys: ") + 6));
+  }
+  EXPECT_EQ(bad.count(), 0u) << bad.first();
+  EXPECT_GT(reserved_sent.load(), 0u);
+  EXPECT_EQ(reported.load(), reserved_sent.load());
+  // Every accepted batch ran: 8 keys each, three of every four calls (the table holds them all).
+  EXPECT_EQ(c.size(), app_threads * (calls - (calls + 3) / 4) * 8);
+}
+
 INSTANTIATE_TEST_SUITE_P(Cache, ConcurrencyStress,
                          ::testing::Values(stress_case{backend::host, policy::lru, 2},
                                            stress_case{backend::host, policy::custom, 4},
