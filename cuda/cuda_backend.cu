@@ -332,6 +332,13 @@ class cuda_executor {
   /// The online trainer's device work (draining sampled events) runs on a stream of the lowest
   /// priority, created on first use, so it never delays the cache's kernels; it waits only for
   /// that stream.
+  /// A device counter that kernels of other streams may be adding to, copied on the background
+  /// stream (which waits for none of them).
+  std::uint64_t read_live_counter(unsigned long long* p) {
+    unsigned long long v = 0;
+    copy_to_host_background(&v, p, sizeof v);
+    return v;
+  }
   void copy_to_host_background(void* dst, const void* src, std::size_t bytes) {
     if (bytes == 0) return;
     device_scope scope(device_);
