@@ -126,6 +126,7 @@ unsigned long long* pinned_readback() {
     bool tried = false;
     ~owner() {
       if (words != nullptr) (void)cudaFreeHost(words);  // at process exit the runtime may be gone: ignored
+      words = nullptr;  // a call from a later destructor of this thread reads into its own memory
     }
   };
   static thread_local owner o;
@@ -297,6 +298,18 @@ class cuda_executor {
     return device_words(1, native(s), device_, pool_);
   }
 
+  /// A device counter that kernels on other streams may be adding to, copied on `s`, which the
+  /// caller has just synchronized (so the copy waits for nothing else; not the background
+  /// stream, where it could wait behind the trainer's copies).
+  std::uint64_t read_live_counter(unsigned long long* p, stream_view s) {
+    device_scope scope(device_);
+    unsigned long long* pinned = pinned_readback();
+    unsigned long long v = 0;
+    BELADY_CUDA_TRY(cudaMemcpyAsync(pinned != nullptr ? pinned : &v, p, sizeof v, cudaMemcpyDeviceToHost, native(s)));
+    BELADY_CUDA_TRY(cudaStreamSynchronize(native(s)));
+    return pinned != nullptr ? *pinned : v;
+  }
+
   /// A word of pinned host memory mapped into the device's address space: kernels raise it with
   /// a plain store, the host polls it with a load, no copy and no synchronization (the rejected
   /// keys of `_async` calls, backend_impl.hpp).
@@ -332,13 +345,6 @@ class cuda_executor {
   /// The online trainer's device work (draining sampled events) runs on a stream of the lowest
   /// priority, created on first use, so it never delays the cache's kernels; it waits only for
   /// that stream.
-  /// A device counter that kernels of other streams may be adding to, copied on the background
-  /// stream (which waits for none of them).
-  std::uint64_t read_live_counter(unsigned long long* p) {
-    unsigned long long v = 0;
-    copy_to_host_background(&v, p, sizeof v);
-    return v;
-  }
   void copy_to_host_background(void* dst, const void* src, std::size_t bytes) {
     if (bytes == 0) return;
     device_scope scope(device_);

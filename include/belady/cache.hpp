@@ -83,10 +83,15 @@ struct eviction_candidates {
  * reclaim_key) are rejected too, but checked on `stream`, so that no call waits for its keys
  * (on the cuda backend they are in device memory): a small pass counts a batch's reserved keys
  * and the batch's kernels do nothing when there are any. Such a batch changes nothing stored
- * and writes none of its outputs; only the logical clock advances (its tick). A plain operation
- * then throws invalid_argument naming `keys` with the count; an `_async` operation cannot throw
- * once it has returned, so the next synchronize(), on any stream, throws it, with the number of
- * reserved keys `_async` calls met since the last report.
+ * and writes none of its outputs; only the logical clock advances (its tick; the call also
+ * counts in metrics() and towards the learned policy's sketch ageing). A plain operation then
+ * throws invalid_argument naming `keys` with the count. An `_async` operation cannot throw once
+ * it has returned: the cache keeps one running count of the reserved keys its `_async` calls
+ * met, and the first synchronize() (any thread, any stream) that runs after a call's check has
+ * run on its stream throws it, with the keys met since the last report. Synchronize the call's
+ * own stream with cache::synchronize() to be sure of seeing its report; a wait by other means
+ * (cudaStreamSynchronize, events) reports nothing, and a report still pending when the cache is
+ * destroyed is lost.
  *
  * @tparam Key std::uint64_t or std::uint32_t
  * @tparam T float, belady::half, belady::bfloat16, std::int8_t or std::byte (raw bytes)
@@ -203,8 +208,9 @@ class BELADY_API cache {
                            stream_view stream = {}) const;
 
   /// Waits for the cache's work on `stream`. Then throws invalid_argument ("keys") when `_async`
-  /// calls that have completed, on any stream, met reserved keys since the last report (those
-  /// calls changed nothing); each is reported once.
+  /// calls whose key check has run, on any stream, met reserved keys since the last report
+  /// (those calls changed nothing); each is reported once, to one synchronize() (see the class
+  /// note on validation).
   /// @throw invalid_argument as above
   void synchronize(stream_view stream = {}) const;
 

@@ -150,10 +150,10 @@ class backend {
   virtual void write_history(const raw_history& h, stream_view s) = 0;
 
   virtual void synchronize(stream_view s) = 0;
-  /// Reserved keys in `_async` batches (which did nothing) not yet reported: counted by batches
-  /// that have completed, on any stream. Each is reported once. Costs one load of host memory
-  /// when there are none.
-  virtual std::uint64_t take_rejected_async() = 0;
+  /// Reserved keys in `_async` batches (which did nothing) not yet reported: those whose check
+  /// has run, on any stream. Each is reported once. Costs one load of host memory when there are
+  /// none; otherwise reads the total on `s` (which the caller has just synchronized).
+  virtual std::uint64_t take_rejected_async(stream_view s) = 0;
 };
 
 /// The host backend. With the environment variable BELADY_HOST_EMULATE_TILE=32 (tests only) it

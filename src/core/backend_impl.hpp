@@ -7,7 +7,7 @@
 //                                          const unsigned long long* gate = nullptr);
 //       // with a gate: does nothing unless *gate is 0 when the launch starts (stream-ordered)
 //   host_flag make_host_flag(); void free_host_flag(host_flag) noexcept;
-//   std::uint64_t read_live_counter(unsigned long long*);  // while kernels may add to it
+//   std::uint64_t read_live_counter(unsigned long long*, stream_view);  // while kernels may add to it
 //       // a word the kernels may write and the host reads without a copy
 //   counter_type make_counter(stream_view);                 // RAII: ptr(), read()
 //   void synchronize(stream_view); void check_accessible(const void*, const char*) const;
@@ -128,13 +128,13 @@ class backend_impl final : public backend<Key> {
 
   void synchronize(stream_view s) override { exec_.synchronize(s); }
 
-  std::uint64_t take_rejected_async() override {
+  std::uint64_t take_rejected_async(stream_view s) override {
     // The flag is the fast path: one load of host memory, no copy, while nothing was rejected.
     if (std::atomic_ref<std::uint32_t>(*rejected_flag_.host).load(std::memory_order_acquire) == 0) return 0;
     std::lock_guard lock(rejected_mutex_);
     // Lowered before the total is read: a rejection counted after this read raises it again.
     std::atomic_ref<std::uint32_t>(*rejected_flag_.host).store(0, std::memory_order_seq_cst);
-    const std::uint64_t total = exec_.read_live_counter(rejected_async_);
+    const std::uint64_t total = exec_.read_live_counter(rejected_async_, s);
     const std::uint64_t fresh = total - rejected_reported_;
     rejected_reported_ = total;
     return fresh;

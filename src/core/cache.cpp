@@ -168,9 +168,9 @@ struct cache<Key, T>::impl {
            " cannot be stored";
   }
 
-  /// After a synchronize: reserved keys that `_async` calls met since the last report.
-  void report_rejected_async() {
-    const std::uint64_t reserved = backend->take_rejected_async();
+  /// After a synchronize of `s`: reserved keys that `_async` calls met since the last report.
+  void report_rejected_async(stream_view s) {
+    const std::uint64_t reserved = backend->take_rejected_async(s);
     if (reserved != 0)
       fail("keys", std::to_string(reserved) + " reserved key(s) (" + reserved_keys_named() +
                        ") in _async calls since the last report; each call that held one changed nothing");
@@ -1007,7 +1007,7 @@ std::size_t cache<Key, T>::export_batch(std::size_t offset, std::size_t count, s
 template <cache_key Key, cache_value T>
 void cache<Key, T>::synchronize(stream_view stream) const {
   impl_->backend->synchronize(stream);
-  impl_->report_rejected_async();
+  impl_->report_rejected_async(stream);
 }
 
 template <cache_key Key, cache_value T>

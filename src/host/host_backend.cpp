@@ -135,7 +135,7 @@ class host_executor {
   /// The online trainer's copies: on the calling thread, not the pool (the pool serves the cache).
   void copy_to_host_background(void* dst, const void* src, std::size_t bytes) { copy_to_host(dst, src, bytes); }
   /// A counter that kernels of other threads' batches may be adding to: an atomic load here.
-  std::uint64_t read_live_counter(unsigned long long* p) {
+  std::uint64_t read_live_counter(unsigned long long* p, stream_view) {
     return std::atomic_ref<unsigned long long>(*p).load(std::memory_order_acquire);
   }
   void fill_background(void* p, int byte, std::size_t bytes) {

@@ -467,7 +467,9 @@ TEST_P(ConcurrencyStress, ReservedKeysOfAsyncCallsAreReportedOnceAcrossThreads) 
     c.synchronize();
   } catch (const belady::invalid_argument& e) {
     const std::string what = e.what();
-    reported += std::stoull(what.substr(what.find("keys: ") + 6));
+    const auto at = what.find("keys: ");
+    ASSERT_NE(at, std::string::npos) << "report without the argument name: " << what;
+    reported += std::stoull(what.substr(at + 6));
   }
   EXPECT_EQ(bad.count(), 0u) << bad.first();
   EXPECT_GT(reserved_sent.load(), 0u);

@@ -166,6 +166,7 @@ TEST_P(ValidationOps, ReservedKeysAreRejectedByEveryKeyedOperation) {
       // had its tick.
       if (!cu) lru_clock_ += 2;
       for (std::size_t i = 0; i < n; ++i) EXPECT_TRUE(found_[i]) << "a rejected batch wrote found[" << i << "]";
+      EXPECT_NO_THROW(c.synchronize()) << "a plain call's rejection was reported again, as an _async one";
     }
     unchanged();
   }

@@ -39,11 +39,8 @@ BELADY_HD BELADY_INLINE void store_relaxed(T& obj, T value) {
 /// memory on the cuda backend), after every earlier write of this thread, to device memory too,
 /// is visible system-wide: the host, seeing the flag, may read what those writes stored.
 BELADY_HD BELADY_INLINE void raise_host_flag(std::uint32_t& flag) {
-#if BELADY_ON_DEVICE
-  __threadfence_system();
-  *static_cast<volatile std::uint32_t*>(&flag) = 1u;
-#elif BELADY_DEVICE_COMPILE
-  (void)flag;
+#if BELADY_DEVICE_COMPILE
+  cuda::atomic_ref<std::uint32_t, cuda::thread_scope_system>(flag).store(1u, cuda::std::memory_order_release);
 #else
   std::atomic_ref<std::uint32_t>(flag).store(1u, std::memory_order_release);
 #endif
