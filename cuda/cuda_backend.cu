@@ -141,6 +141,16 @@ unsigned long long* pinned_readback() {
   return o.words;
 }
 
+/// Copies `words` device words to `out` on `s` and synchronizes `s`, through the calling
+/// thread's pinned words when they fit (pinned_readback).
+void read_words(unsigned long long* out, const unsigned long long* src, std::size_t words, cudaStream_t s) {
+  const std::size_t bytes = words * sizeof(unsigned long long);
+  unsigned long long* pinned = words <= pinned_readback_words ? pinned_readback() : nullptr;
+  BELADY_CUDA_TRY(cudaMemcpyAsync(pinned != nullptr ? pinned : out, src, bytes, cudaMemcpyDeviceToHost, s));
+  BELADY_CUDA_TRY(cudaStreamSynchronize(s));
+  if (pinned != nullptr) std::memcpy(out, pinned, bytes);
+}
+
 /// A few device words for one call (counters), stream-ordered, from the executor's pool.
 class device_words {
  public:
@@ -178,14 +188,9 @@ class device_words {
   }
 
  private:
-  /// Through the calling thread's pinned words when they fit (pinned_readback).
   void copy_out(unsigned long long* out, std::size_t words) const {
     device_scope scope(device_);
-    const std::size_t bytes = words * sizeof(unsigned long long);
-    unsigned long long* pinned = words <= pinned_readback_words ? pinned_readback() : nullptr;
-    BELADY_CUDA_TRY(cudaMemcpyAsync(pinned != nullptr ? pinned : out, ptr_, bytes, cudaMemcpyDeviceToHost, stream_));
-    BELADY_CUDA_TRY(cudaStreamSynchronize(stream_));
-    if (pinned != nullptr) std::memcpy(out, pinned, bytes);
+    read_words(out, ptr_, words, stream_);
   }
 
   cudaStream_t stream_;
@@ -303,16 +308,14 @@ class cuda_executor {
   /// stream, where it could wait behind the trainer's copies).
   std::uint64_t read_live_counter(unsigned long long* p, stream_view s) {
     device_scope scope(device_);
-    unsigned long long* pinned = pinned_readback();
     unsigned long long v = 0;
-    BELADY_CUDA_TRY(cudaMemcpyAsync(pinned != nullptr ? pinned : &v, p, sizeof v, cudaMemcpyDeviceToHost, native(s)));
-    BELADY_CUDA_TRY(cudaStreamSynchronize(native(s)));
-    return pinned != nullptr ? *pinned : v;
+    read_words(&v, p, 1, native(s));
+    return v;
   }
 
   /// A word of pinned host memory mapped into the device's address space: kernels raise it with
-  /// a plain store, the host polls it with a load, no copy and no synchronization (the rejected
-  /// keys of `_async` calls, backend_impl.hpp).
+  /// a system-scope store (raise_host_flag), the host polls it with a load, no copy and no
+  /// synchronization (the rejected keys of `_async` calls, backend_impl.hpp).
   host_flag make_host_flag() {
     device_scope scope(device_);
     void* p = nullptr;

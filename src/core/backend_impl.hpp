@@ -7,8 +7,8 @@
 //                                          const unsigned long long* gate = nullptr);
 //       // with a gate: does nothing unless *gate is 0 when the launch starts (stream-ordered)
 //   host_flag make_host_flag(); void free_host_flag(host_flag) noexcept;
-//   std::uint64_t read_live_counter(unsigned long long*, stream_view);  // while kernels may add to it
 //       // a word the kernels may write and the host reads without a copy
+//   std::uint64_t read_live_counter(unsigned long long*, stream_view);  // while kernels may add to it
 //   counter_type make_counter(stream_view);                 // RAII: ptr(), read()
 //   void synchronize(stream_view); void check_accessible(const void*, const char*) const;
 //   void synchronize_all();                                               // every stream

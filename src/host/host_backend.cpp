@@ -93,7 +93,7 @@ class host_executor {
 
   template <class Op>
   outcome_counts run(std::size_t n, const Op& op, stream_view, bool /*count*/, const unsigned long long* gate = nullptr) {
-    if (closed(gate)) return gate_only(gate);
+    if (const std::uint64_t g = gate_value(gate); g != 0) return closed_gate(g);
     return over_ranges(n, 256, 16384, [&](std::size_t lo, std::size_t hi, outcome_counts& local) {
       const host_tile t;
       if constexpr (requires { op.prefetch(lo); }) {
@@ -174,10 +174,10 @@ class host_executor {
     if (gate == nullptr) return 0;
     return std::atomic_ref<unsigned long long>(*const_cast<unsigned long long*>(gate)).load(std::memory_order_acquire);
   }
-  static bool closed(const unsigned long long* gate) { return gate_value(gate) != 0; }
-  static outcome_counts gate_only(const unsigned long long* gate) {
+  /// What a launch whose gate was closed returns: nothing done, the gate's value.
+  static outcome_counts closed_gate(std::uint64_t value) {
     outcome_counts r;
-    r.gate = gate_value(gate);
+    r.gate = value;
     return r;
   }
 
@@ -195,7 +195,7 @@ class lockstep_executor : public host_executor {
 
   template <class Op>
   outcome_counts run(std::size_t n, const Op& op, stream_view, bool /*count*/, const unsigned long long* gate = nullptr) {
-    if (closed(gate)) return gate_only(gate);
+    if (const std::uint64_t g = gate_value(gate); g != 0) return closed_gate(g);
     return over_ranges(n, 64, 4096, [&](std::size_t lo, std::size_t hi, outcome_counts& local) {
       static thread_local lockstep_group<N> group;  // its stacks are mapped once per thread
       std::uint64_t mismatches = 0;

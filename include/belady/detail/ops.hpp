@@ -487,10 +487,11 @@ BELADY_HD BELADY_INLINE std::uint32_t tile_sum(const Tile& t, std::uint32_t v) {
   return v;
 }
 
-/// Per run of keys: count reserved keys into *counter (argument validation). For an `_async`
-/// call, *counter is the gate of the batch's own launches (they do nothing unless it stays 0),
-/// and the count is also added to the cache's running total of rejected keys, `pending`, with
-/// `pending_flag` raised for the host after it: the next synchronize() reports them.
+/// Per run of keys: count reserved keys into *counter (argument validation), the gate of the
+/// batch's own launches (they do nothing unless it stays 0; backend_impl.hpp, gated). For an
+/// `_async` call the count is also added to the cache's running total of rejected keys,
+/// `pending`, with `pending_flag` raised for the host after it: the next synchronize() reports
+/// them.
 template <class Key>
 struct count_reserved_op {
   const Key* keys;
