@@ -6,6 +6,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <mutex>
+#include <optional>
 #include <thread>
 #include <unordered_map>
 #include <vector>
@@ -214,6 +215,67 @@ struct cache<Key, T>::impl {
     b.keys = keys.data();
     b.n = keys.size();
     b.now = tick();
+    return b;
+  }
+
+  // The checks and the batch of each operation, shared by its sync and `_async` forms. Every
+  // argument is checked before anything runs; an empty batch gives nullopt (and no tick).
+
+  std::optional<detail::batch<Key>> find_batch(std::span<const Key> keys, std::span<T> values, std::span<bool> found,
+                                               std::span<std::uint64_t> scores) {
+    const std::size_t n = check_keys(keys);
+    check_values(values, n, config.dim, "values");
+    check_span(found, n, "found");
+    if (!scores.empty()) check_span(scores, n, "scores");
+    access(values.data(), "values");
+    access(found.data(), "found");
+    access(scores.data(), "scores");
+    if (n == 0) return std::nullopt;
+    auto b = make_batch(keys);
+    b.out_values = reinterpret_cast<std::byte*>(values.data());
+    b.found = found.data();
+    b.out_scores = scores.empty() ? nullptr : scores.data();
+    return b;
+  }
+
+  std::optional<detail::batch<Key>> contains_batch(std::span<const Key> keys, std::span<bool> found) {
+    const std::size_t n = check_keys(keys);
+    check_span(found, n, "found");
+    access(found.data(), "found");
+    if (n == 0) return std::nullopt;
+    auto b = make_batch(keys);
+    b.found = found.data();
+    return b;
+  }
+
+  /// insert_or_assign and assign.
+  std::optional<detail::batch<Key>> write_batch(std::span<const Key> keys, std::span<const T> values,
+                                                std::span<const std::uint64_t> scores, bool scores_required) {
+    const std::size_t n = check_keys(keys);
+    check_values(values, n, config.dim, "values");
+    access(values.data(), "values");
+    const std::uint64_t* in_scores = check_scores_in(scores, n, scores_required);
+    if (n == 0) return std::nullopt;
+    auto b = make_batch(keys);
+    b.in_values = reinterpret_cast<const std::byte*>(values.data());
+    b.in_scores = in_scores;
+    return b;
+  }
+
+  std::optional<detail::batch<Key>> find_or_insert_batch(std::span<const Key> keys, std::span<T> values,
+                                                         std::span<bool> found, std::span<const std::uint64_t> scores) {
+    const std::size_t n = check_keys(keys);
+    check_values(values, n, config.dim, "values");
+    check_span(found, n, "found");
+    access(values.data(), "values");
+    access(found.data(), "found");
+    const std::uint64_t* in_scores = check_scores_in(scores, n, true);
+    if (n == 0) return std::nullopt;
+    auto b = make_batch(keys);
+    b.in_values = reinterpret_cast<const std::byte*>(values.data());
+    b.out_values = reinterpret_cast<std::byte*>(values.data());
+    b.found = found.data();
+    b.in_scores = in_scores;
     return b;
   }
 
@@ -703,26 +765,20 @@ backend cache<Key, T>::executor() const noexcept {
   return impl_->config.executor;
 }
 
+// Each operation's sync and `_async` forms share the checks and the batch (impl::*_batch); they
+// differ in what follows the backend call: a synchronous call throws on reserved keys, counts
+// its outcomes and releases its pins, an `_async` one hands the pins to the stream.
+
 template <cache_key Key, cache_value T>
 void cache<Key, T>::find_async(std::span<const Key> keys, std::span<T> values, std::span<bool> found,
                                std::span<std::uint64_t> scores, stream_view stream) {
   auto& m = *impl_;
   typename impl::call_timer timer(m, operation::find, keys.size());
-  const std::size_t n = m.check_keys(keys);
-  check_values(values, n, m.config.dim, "values");
-  check_span(found, n, "found");
-  if (!scores.empty()) check_span(scores, n, "scores");
-  m.access(values.data(), "values");
-  m.access(found.data(), "found");
-  m.access(scores.data(), "scores");
-  if (n == 0) return;
-  auto b = m.make_batch(keys);
-  b.out_values = reinterpret_cast<std::byte*>(values.data());
-  b.found = found.data();
-  b.out_scores = scores.empty() ? nullptr : scores.data();
-  auto pinned = m.pin_model(b);
-  m.backend->find(b, true, stream, false);
-  m.finish(std::move(pinned), n, stream, false);
+  auto b = m.find_batch(keys, values, found, scores);
+  if (!b) return;
+  auto pinned = m.pin_model(*b);
+  m.backend->find(*b, true, stream, false);
+  m.finish(std::move(pinned), b->n, stream, false);
 }
 
 template <cache_key Key, cache_value T>
@@ -730,24 +786,14 @@ std::size_t cache<Key, T>::find(std::span<const Key> keys, std::span<T> values, 
                                 std::span<std::uint64_t> scores, stream_view stream) {
   auto& m = *impl_;
   typename impl::call_timer timer(m, operation::find, keys.size());
-  const std::size_t n = m.check_keys(keys);
-  check_values(values, n, m.config.dim, "values");
-  check_span(found, n, "found");
-  if (!scores.empty()) check_span(scores, n, "scores");
-  m.access(values.data(), "values");
-  m.access(found.data(), "found");
-  m.access(scores.data(), "scores");
-  if (n == 0) return 0;
-  auto b = m.make_batch(keys);
-  b.out_values = reinterpret_cast<std::byte*>(values.data());
-  b.found = found.data();
-  b.out_scores = scores.empty() ? nullptr : scores.data();
-  auto pinned = m.pin_model(b);
+  auto b = m.find_batch(keys, values, found, scores);
+  if (!b) return 0;
+  auto pinned = m.pin_model(*b);
   const auto started = m.start_timer();
-  const std::size_t hits = m.reject_reserved(m.backend->find(b, true, stream, true)).of(detail::outcome::found);
-  m.count_requests(n, hits, started);
-  timer.lookups(n, hits);
-  m.finish(std::move(pinned), n, stream, true);
+  const std::size_t hits = m.reject_reserved(m.backend->find(*b, true, stream, true)).of(detail::outcome::found);
+  m.count_requests(b->n, hits, started);
+  timer.lookups(b->n, hits);
+  m.finish(std::move(pinned), b->n, stream, true);
   return hits;
 }
 
@@ -755,26 +801,15 @@ template <cache_key Key, cache_value T>
 void cache<Key, T>::contains_async(std::span<const Key> keys, std::span<bool> found, stream_view stream) {
   auto& m = *impl_;
   typename impl::call_timer timer(m, operation::contains, keys.size());
-  const std::size_t n = m.check_keys(keys);
-  check_span(found, n, "found");
-  m.access(found.data(), "found");
-  if (n == 0) return;
-  auto b = m.make_batch(keys);
-  b.found = found.data();
-  m.backend->find(b, false, stream, false);
+  if (auto b = m.contains_batch(keys, found)) m.backend->find(*b, false, stream, false);
 }
 
 template <cache_key Key, cache_value T>
 std::size_t cache<Key, T>::contains(std::span<const Key> keys, std::span<bool> found, stream_view stream) {
   auto& m = *impl_;
   typename impl::call_timer timer(m, operation::contains, keys.size());
-  const std::size_t n = m.check_keys(keys);
-  check_span(found, n, "found");
-  m.access(found.data(), "found");
-  if (n == 0) return 0;
-  auto b = m.make_batch(keys);
-  b.found = found.data();
-  return m.reject_reserved(m.backend->find(b, false, stream, true)).of(detail::outcome::found);
+  auto b = m.contains_batch(keys, found);
+  return b ? m.reject_reserved(m.backend->find(*b, false, stream, true)).of(detail::outcome::found) : 0;
 }
 
 namespace {
@@ -793,17 +828,11 @@ insert_result cache<Key, T>::insert_or_assign(std::span<const Key> keys, std::sp
                                               std::span<const std::uint64_t> scores, stream_view stream) {
   auto& m = *impl_;
   typename impl::call_timer timer(m, operation::insert_or_assign, keys.size());
-  const std::size_t n = m.check_keys(keys);
-  check_values(values, n, m.config.dim, "values");
-  m.access(values.data(), "values");
-  const std::uint64_t* in_scores = m.check_scores_in(scores, n, true);
-  if (n == 0) return {};
-  auto b = m.make_batch(keys);
-  b.in_values = reinterpret_cast<const std::byte*>(values.data());
-  b.in_scores = in_scores;
-  auto pinned = m.pin_model(b);
-  const auto r = to_result(m.reject_reserved(m.backend->write(b, detail::write_mode::insert_or_assign, stream, true)));
-  m.finish(std::move(pinned), n, stream, true);
+  auto b = m.write_batch(keys, values, scores, true);
+  if (!b) return {};
+  auto pinned = m.pin_model(*b);
+  const auto r = to_result(m.reject_reserved(m.backend->write(*b, detail::write_mode::insert_or_assign, stream, true)));
+  m.finish(std::move(pinned), b->n, stream, true);
   timer.writes(r);
   return r;
 }
@@ -813,17 +842,11 @@ void cache<Key, T>::insert_or_assign_async(std::span<const Key> keys, std::span<
                                            std::span<const std::uint64_t> scores, stream_view stream) {
   auto& m = *impl_;
   typename impl::call_timer timer(m, operation::insert_or_assign, keys.size());
-  const std::size_t n = m.check_keys(keys);
-  check_values(values, n, m.config.dim, "values");
-  m.access(values.data(), "values");
-  const std::uint64_t* in_scores = m.check_scores_in(scores, n, true);
-  if (n == 0) return;
-  auto b = m.make_batch(keys);
-  b.in_values = reinterpret_cast<const std::byte*>(values.data());
-  b.in_scores = in_scores;
-  auto pinned = m.pin_model(b);
-  m.backend->write(b, detail::write_mode::insert_or_assign, stream, false);
-  m.finish(std::move(pinned), n, stream, false);
+  auto b = m.write_batch(keys, values, scores, true);
+  if (!b) return;
+  auto pinned = m.pin_model(*b);
+  m.backend->write(*b, detail::write_mode::insert_or_assign, stream, false);
+  m.finish(std::move(pinned), b->n, stream, false);
 }
 
 template <cache_key Key, cache_value T>
@@ -862,21 +885,11 @@ void cache<Key, T>::find_or_insert_async(std::span<const Key> keys, std::span<T>
                                          std::span<const std::uint64_t> scores, stream_view stream) {
   auto& m = *impl_;
   typename impl::call_timer timer(m, operation::find_or_insert, keys.size());
-  const std::size_t n = m.check_keys(keys);
-  check_values(values, n, m.config.dim, "values");
-  check_span(found, n, "found");
-  m.access(values.data(), "values");
-  m.access(found.data(), "found");
-  const std::uint64_t* in_scores = m.check_scores_in(scores, n, true);
-  if (n == 0) return;
-  auto b = m.make_batch(keys);
-  b.in_values = reinterpret_cast<const std::byte*>(values.data());
-  b.out_values = reinterpret_cast<std::byte*>(values.data());
-  b.found = found.data();
-  b.in_scores = in_scores;
-  auto pinned = m.pin_model(b);
-  m.backend->find_or_insert(b, stream, false);
-  m.finish(std::move(pinned), n, stream, false);
+  auto b = m.find_or_insert_batch(keys, values, found, scores);
+  if (!b) return;
+  auto pinned = m.pin_model(*b);
+  m.backend->find_or_insert(*b, stream, false);
+  m.finish(std::move(pinned), b->n, stream, false);
 }
 
 template <cache_key Key, cache_value T>
@@ -884,42 +897,27 @@ std::size_t cache<Key, T>::find_or_insert(std::span<const Key> keys, std::span<T
                                           std::span<const std::uint64_t> scores, stream_view stream) {
   auto& m = *impl_;
   typename impl::call_timer timer(m, operation::find_or_insert, keys.size());
-  const std::size_t n = m.check_keys(keys);
-  check_values(values, n, m.config.dim, "values");
-  check_span(found, n, "found");
-  m.access(values.data(), "values");
-  m.access(found.data(), "found");
-  const std::uint64_t* in_scores = m.check_scores_in(scores, n, true);
-  if (n == 0) return 0;
-  auto b = m.make_batch(keys);
-  b.in_values = reinterpret_cast<const std::byte*>(values.data());
-  b.out_values = reinterpret_cast<std::byte*>(values.data());
-  b.found = found.data();
-  b.in_scores = in_scores;
-  auto pinned = m.pin_model(b);
+  auto b = m.find_or_insert_batch(keys, values, found, scores);
+  if (!b) return 0;
+  auto pinned = m.pin_model(*b);
   const auto started = m.start_timer();
-  const std::size_t hits = m.reject_reserved(m.backend->find_or_insert(b, stream, true)).of(detail::outcome::found);
-  m.count_requests(n, hits, started);
-  timer.lookups(n, hits);
-  m.finish(std::move(pinned), n, stream, true);
+  const std::size_t hits = m.reject_reserved(m.backend->find_or_insert(*b, stream, true)).of(detail::outcome::found);
+  m.count_requests(b->n, hits, started);
+  timer.lookups(b->n, hits);
+  m.finish(std::move(pinned), b->n, stream, true);
   return hits;
 }
 
+// assign never evicts, so it pins no model (and is not sampled).
 template <cache_key Key, cache_value T>
 std::size_t cache<Key, T>::assign(std::span<const Key> keys, std::span<const T> values,
                                   std::span<const std::uint64_t> scores, stream_view stream) {
   auto& m = *impl_;
   typename impl::call_timer timer(m, operation::assign, keys.size());
-  const std::size_t n = m.check_keys(keys);
-  check_values(values, n, m.config.dim, "values");
-  m.access(values.data(), "values");
-  const std::uint64_t* in_scores = m.check_scores_in(scores, n, false);
-  if (n == 0) return 0;
-  auto b = m.make_batch(keys);
-  b.in_values = reinterpret_cast<const std::byte*>(values.data());
-  b.in_scores = in_scores;
+  auto b = m.write_batch(keys, values, scores, false);
+  if (!b) return 0;
   const std::size_t assigned =
-      m.reject_reserved(m.backend->write(b, detail::write_mode::assign_only, stream, true)).of(detail::outcome::assigned);
+      m.reject_reserved(m.backend->write(*b, detail::write_mode::assign_only, stream, true)).of(detail::outcome::assigned);
   timer.writes(insert_result{0, assigned, 0, 0});
   return assigned;
 }
@@ -929,23 +927,14 @@ void cache<Key, T>::assign_async(std::span<const Key> keys, std::span<const T> v
                                  std::span<const std::uint64_t> scores, stream_view stream) {
   auto& m = *impl_;
   typename impl::call_timer timer(m, operation::assign, keys.size());
-  const std::size_t n = m.check_keys(keys);
-  check_values(values, n, m.config.dim, "values");
-  m.access(values.data(), "values");
-  const std::uint64_t* in_scores = m.check_scores_in(scores, n, false);
-  if (n == 0) return;
-  auto b = m.make_batch(keys);
-  b.in_values = reinterpret_cast<const std::byte*>(values.data());
-  b.in_scores = in_scores;
-  m.backend->write(b, detail::write_mode::assign_only, stream, false);
+  if (auto b = m.write_batch(keys, values, scores, false)) m.backend->write(*b, detail::write_mode::assign_only, stream, false);
 }
 
 template <cache_key Key, cache_value T>
 std::size_t cache<Key, T>::erase(std::span<const Key> keys, stream_view stream) {
   auto& m = *impl_;
   typename impl::call_timer timer(m, operation::erase, keys.size());
-  const std::size_t n = m.check_keys(keys);
-  if (n == 0) return 0;
+  if (m.check_keys(keys) == 0) return 0;
   const std::size_t erased = m.reject_reserved(m.backend->erase(m.make_batch(keys), stream, true)).of(detail::outcome::erased);
   timer.erased(erased);
   return erased;
@@ -955,8 +944,7 @@ template <cache_key Key, cache_value T>
 void cache<Key, T>::erase_async(std::span<const Key> keys, stream_view stream) {
   auto& m = *impl_;
   typename impl::call_timer timer(m, operation::erase, keys.size());
-  const std::size_t n = m.check_keys(keys);
-  if (n == 0) return;
+  if (m.check_keys(keys) == 0) return;
   m.backend->erase(m.make_batch(keys), stream, false);
 }
 
