@@ -18,7 +18,7 @@ namespace belady {
 /// thresholds; latency and memory when they rise above them.
 enum class alert_metric : std::uint8_t {
   hit_ratio,            ///< over the rule's window (1, 10 or 60 s)
-  latency_p99_us,       ///< p99 batch latency of the rule's operation (none: of all operations' calls together)
+  latency_p99_us,       ///< p99 batch latency of the rule's operation (none: the worst operation's)
   memory_bytes,         ///< device_bytes + host_bytes
   prediction_accuracy,  ///< metrics_snapshot::prediction_accuracy (not judged while unknown)
 };
@@ -58,7 +58,8 @@ struct alert_rule {
   /// evidence); latency: the calls since the rule was last judged accumulate until there are
   /// this many, then their p99 is judged.
   std::uint64_t min_samples = 100;
-  /// latency_p99_us: the operation; empty means the worst p99 over all operations.
+  /// latency_p99_us: the operation; empty means the worst p99 over the operations, each judged
+  /// on its own calls once it has min_samples of them.
   std::optional<operation> op;
 };
 

@@ -144,7 +144,8 @@ struct metrics_snapshot {
 struct prometheus_options {
   std::string prefix = "belady";  ///< metric names start with prefix + "_"
   /// Labels added to every sample, e.g. {{"cache", "embeddings"}}; names must match
-  /// [a-zA-Z_][a-zA-Z0-9_]*, values are escaped.
+  /// [a-zA-Z_][a-zA-Z0-9_]*, must not start with "__", and must not be one the exporter writes
+  /// itself (backend, policy, window, kind, class, level, state, op, le); values are escaped.
   std::vector<std::pair<std::string, std::string>> labels;
 };
 

@@ -459,10 +459,16 @@ struct cache<Key, T>::impl {
   }
 
   /// One evaluation of the alert rules. Serialised: each evaluation compares with the previous
-  /// one's histograms, so two must not interleave their collect and judge steps.
+  /// one's histograms, so two must not interleave their collect and judge steps. The events are
+  /// delivered after the lock is released: a callback may call evaluate_alerts() itself.
   std::vector<alert_event> evaluate_alerts_now() {
-    std::lock_guard lock(evaluate_mutex);
-    return alerts.evaluate(collect(false, {}), recorder.fine_counts());
+    ops::alert_monitor::evaluation e;
+    {
+      std::lock_guard lock(evaluate_mutex);
+      e = alerts.judge(collect(false, {}), recorder.fine_counts());
+    }
+    alerts.deliver(e);
+    return std::move(e.events);
   }
 
   void stop_monitor() {
@@ -1067,9 +1073,10 @@ std::vector<alert_rule> cache<Key, T>::alert_rules() const {
 
 template <cache_key Key, cache_value T>
 std::uint64_t cache<Key, T>::subscribe(alert_callback callback) {
-  const std::uint64_t id = impl_->alerts.subscribe(std::move(callback));
+  // The monitor first: a subscription whose thread could not start would be left behind with
+  // no id to unsubscribe it by.
   impl_->start_monitor();
-  return id;
+  return impl_->alerts.subscribe(std::move(callback));
 }
 
 template <cache_key Key, cache_value T>

@@ -124,17 +124,21 @@ bool alert_monitor::value_of(rule_state& s, const metrics_snapshot& m, const fin
         }
       return false;
     case alert_metric::latency_p99_us: {
-      // The calls since the rule was last judged (the histograms are cumulative): a slow start
-      // must not keep a rule critical forever, and a recovery must clear it. A rule not judged
-      // (too few calls) keeps its reference, so slow traffic accumulates until it is judged.
-      std::vector<std::uint64_t> merged(latency_histogram::bucket_count, 0);
+      // Each operation's calls since it was last judged (the histograms are cumulative): a slow
+      // start must not keep a rule critical forever, and a recovery must clear it. An operation
+      // not judged (too few calls) keeps its reference, so slow traffic accumulates until it is
+      // judged. Without an operation the rule judges the worst p99 of those judged now: merged,
+      // a few slow inserts would hide under many fast finds.
+      bool judged = false;
       for (int o = 0; o < operation_count; ++o) {
         if (r.op && static_cast<int>(*r.op) != o) continue;
-        const auto& c = fine[static_cast<std::size_t>(o)];
-        for (std::size_t i = 0; i < c.size() && i < merged.size(); ++i) merged[i] += c[i];
+        const auto i = static_cast<std::size_t>(o);
+        double p99 = 0;
+        if (!p99_between(s.last_counts[i], fine[i], std::max<std::uint64_t>(r.min_samples, 1), p99)) continue;
+        s.last_counts[i] = fine[i];
+        value = judged ? std::max(value, p99) : p99;
+        judged = true;
       }
-      const bool judged = p99_between(s.last_counts, merged, std::max<std::uint64_t>(r.min_samples, 1), value);
-      if (judged) s.last_counts = std::move(merged);
       return judged;
     }
     case alert_metric::memory_bytes:
@@ -148,9 +152,10 @@ bool alert_monitor::value_of(rule_state& s, const metrics_snapshot& m, const fin
   return false;
 }
 
-std::vector<alert_event> alert_monitor::evaluate(const metrics_snapshot& m, const fine_histograms& fine) {
-  std::vector<alert_event> events;
-  std::vector<alert_callback> listeners;
+alert_monitor::evaluation alert_monitor::judge(const metrics_snapshot& m, const fine_histograms& fine) {
+  evaluation out;
+  std::vector<alert_event>& events = out.events;
+  std::vector<alert_callback>& listeners = out.listeners;
   {
     std::lock_guard lock(mutex_);
     for (std::size_t i = 0; i < rules_.size(); ++i) {
@@ -186,7 +191,18 @@ std::vector<alert_event> alert_monitor::evaluate(const metrics_snapshot& m, cons
     if (!events.empty())
       for (const auto& [id, cb] : subscribers_) listeners.push_back(cb);
   }
-  for (const alert_event& e : events) {
+  return out;
+}
+
+void alert_monitor::deliver(const evaluation& e) {
+  // Recursive: a callback may evaluate again (cache::evaluate_alerts()) on its own thread, and
+  // the inner evaluation's events are delivered before the outer call's remaining ones.
+  std::lock_guard lock(delivery_mutex_);
+  for (const alert_event& ev : e.events) deliver_one(ev, e.listeners);
+}
+
+void alert_monitor::deliver_one(const alert_event& e, const std::vector<alert_callback>& listeners) {
+  {
     auto log = logger();
     const auto lvl = e.level == alert_level::critical  ? spdlog::level::err
                      : e.level == alert_level::warning ? spdlog::level::warn
@@ -202,7 +218,12 @@ std::vector<alert_event> alert_monitor::evaluate(const metrics_snapshot& m, cons
       }
     }
   }
-  return events;
+}
+
+std::vector<alert_event> alert_monitor::evaluate(const metrics_snapshot& m, const fine_histograms& fine) {
+  evaluation e = judge(m, fine);
+  deliver(e);
+  return std::move(e.events);
 }
 
 }  // namespace belady::ops

@@ -101,7 +101,7 @@ bool is_label_name(std::string_view s) {
 
 /// Label names the exporter puts on some of its own samples: an option label of the same name
 /// would give those samples a duplicate label, which Prometheus rejects.
-constexpr std::array<std::string_view, 8> exporter_label_names = {"backend", "policy", "window", "kind",
+constexpr std::array<std::string_view, 9> exporter_label_names = {"backend", "policy", "window", "kind", "class",
                                                                   "level",   "state",  "op",     "le"};
 
 [[noreturn]] void reject_label(std::string_view name, std::string_view why) {

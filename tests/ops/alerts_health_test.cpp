@@ -12,6 +12,8 @@
 #include <algorithm>
 #include <atomic>
 #include <cmath>
+#include <cstdio>
+#include <cstdlib>
 #include <chrono>
 #include <mutex>
 #include <random>
@@ -152,6 +154,63 @@ TEST(AlertMonitor, LatencyIsJudgedPreciselyAndSlowTrafficAccumulates) {
   // A histogram older than the reference (counts never fall) is not judged.
   for (auto& f : fine) std::fill(f.begin(), f.end(), 0);
   EXPECT_TRUE(monitor.evaluate(m, fine).empty());
+}
+
+// A latency rule without an operation judges each operation on its own calls and takes the
+// worst: a few slow inserts must not hide under many fast finds (merged, their p99 is the finds').
+TEST(AlertMonitor, LatencyRuleWithoutAnOperationJudgesTheWorstOperation) {
+  using belady::ops::latency_histogram;
+  belady::ops::alert_monitor monitor;
+  monitor.set_rules({{belady::alert_metric::latency_p99_us, 2000, 10000, 10, 50}});
+  belady::ops::alert_monitor::fine_histograms fine;
+  for (auto& f : fine) f.assign(latency_histogram::bucket_count, 0);
+  const belady::metrics_snapshot m;
+  auto add = [&](belady::operation op, std::uint64_t ns, std::uint64_t calls) {
+    fine[static_cast<int>(op)][static_cast<std::size_t>(latency_histogram::index_of(ns))] += calls;
+  };
+  add(belady::operation::find, 50'000, 10'000);               // 50 us
+  add(belady::operation::insert_or_assign, 50'000'000, 60);  // 50 ms
+  const auto e = monitor.evaluate(m, fine);
+  ASSERT_EQ(e.size(), 1u);
+  EXPECT_EQ(e[0].level, belady::alert_level::critical);
+  EXPECT_NEAR(e[0].value, 50'000, 50'000 / 32.0);
+  EXPECT_NE(e[0].message.find("worst operation"), std::string::npos) << e[0].message;
+  // The inserts recover; the finds alone are judged fast: back to ok.
+  add(belady::operation::insert_or_assign, 100'000, 100);
+  add(belady::operation::find, 50'000, 100);
+  const auto back = monitor.evaluate(m, fine);
+  ASSERT_EQ(back.size(), 1u);
+  EXPECT_EQ(back[0].level, belady::alert_level::ok);
+}
+
+// A callback may call any member of the cache, evaluate_alerts() included: the events are
+// delivered outside the lock that serialises evaluations. Before, this deadlocked; a watchdog
+// ends the test process instead of letting it hang.
+TEST(Alerts, CallbackMayEvaluateAgain) {
+  cache_t c(config());
+  c.set_alert_rules({{belady::alert_metric::memory_bytes, 1, 1e15}});
+  std::atomic<int> calls{0};
+  std::atomic<long> inner_events{-1};
+  c.subscribe([&](const belady::alert_event&) {
+    if (calls.fetch_add(1) == 0) inner_events = static_cast<long>(c.evaluate_alerts().size());
+  });
+  std::atomic<bool> done{false};
+  std::thread watchdog([&] {
+    for (int i = 0; i < 2000 && !done; ++i) std::this_thread::sleep_for(10ms);
+    if (!done) {
+      std::fprintf(stderr, "Alerts.CallbackMayEvaluateAgain: evaluate_alerts() from a callback deadlocked\n");
+      std::_Exit(1);
+    }
+  });
+  // The monitor thread or this call delivers the warning first; either way the callback's own
+  // evaluation finds no new level change.
+  (void)c.evaluate_alerts();
+  const auto deadline = std::chrono::steady_clock::now() + 5s;
+  while (inner_events < 0 && std::chrono::steady_clock::now() < deadline) std::this_thread::sleep_for(1ms);
+  done = true;
+  watchdog.join();
+  EXPECT_EQ(calls, 1);
+  EXPECT_EQ(inner_events, 0);
 }
 
 TEST(Health, FreshAndBusyTablesVerify) {

@@ -5,6 +5,7 @@
 
 #include <cmath>
 #include <limits>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -328,6 +329,22 @@ TEST(PrometheusExport, BadLabelNamesThrowNamingThem) {
   prometheus_options good;
   good.labels = {{"_x9", ""}, {"Cache_Name", "v"}};
   EXPECT_NO_THROW((void)belady::to_prometheus(sample_metrics(), good));
+}
+
+// Every label the exporter puts on its own samples (read from a full export: sample_metrics has
+// every family, the workload class included) must be refused as an option label, or a scrape
+// with that option label would carry it twice and Prometheus would reject the whole scrape.
+TEST(PrometheusExport, EveryLabelTheExporterWritesIsRefusedAsAnOptionLabel) {
+  std::set<std::string> written;
+  for (const auto& f : exported(sample_metrics(), prometheus_options{}).families)
+    for (const auto& s : f.samples)
+      for (const auto& [name, value] : s.labels) written.insert(name);
+  ASSERT_TRUE(written.contains("class")) << "sample_metrics() should export the workload class";
+  for (const std::string& name : written) {
+    prometheus_options o;
+    o.labels = {{name, "v"}};
+    EXPECT_THROW((void)belady::to_prometheus(sample_metrics(), o), belady::invalid_argument) << name;
+  }
 }
 
 // ---------------------------------------------------------------------------------------------
