@@ -132,9 +132,17 @@ struct cache<Key, T>::impl {
   void finish(batch_pins p, std::size_t n, stream_view s, bool sync) {
     if (!registry) return;
     if (!sync) {
-      if (p.model) backend->retain_until_complete(std::move(p.model), s);
-      if (p.candidate) backend->retain_until_complete(std::move(p.candidate), s);
-      if (p.samples) backend->retain_until_complete(std::move(p.samples), s);
+      // Copies, not moves: `p` keeps every pin until this function returns.
+      try {
+        if (p.model) backend->retain_until_complete(p.model, s);
+        if (p.candidate) backend->retain_until_complete(p.candidate, s);
+        if (p.samples) backend->retain_until_complete(p.samples, s);
+      } catch (...) {
+        // A pin that could not be handed to the stream (an event that could not be recorded,
+        // no memory) must not be released while the batch may still read it: wait for it.
+        backend->synchronize(s);
+        throw;
+      }
     }
     if (learner) live_keys.fetch_add(n, std::memory_order_relaxed);
     const std::uint64_t period = 10 * std::max<std::uint64_t>(1024, config.capacity);

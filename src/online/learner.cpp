@@ -142,6 +142,12 @@ void learner::observe(const std::vector<request_event>& events) {
   // Requests of one full-cache batch share a tick: each simulation serves them as one batch
   // (one find, one insert of the misses), as the full cache did, and at a fraction of the cost
   // of one call per request.
+  // A clock moved back by more than the horizon (cache::set_clock) leaves the window, the
+  // pending candidates and the simulations in times the stream no longer has: start them afresh.
+  // Smaller steps back are normal: a batch takes its tick before it claims a sample buffer, so
+  // two drains may interleave their batches' ticks.
+  if (!events.empty() && !window_.empty() && double(events.front().tick) + horizon_ticks_ < double(window_.back().tick))
+    forget_stream();
   std::vector<std::uint64_t> keys;
   std::vector<char> train_hit, tw, a, c, l;
   for (std::size_t i = 0; i < events.size();) {
@@ -191,7 +197,7 @@ void learner::observe(const std::vector<request_event>& events) {
     if (std::find(train_hit.begin(), train_hit.end(), 0) != train_hit.end()) take_training_candidates();
     i = j;
   }
-  if (window_.size() >= 1000) {
+  if (window_.size() >= 1000 && window_.back().tick > window_.front().tick) {
     // Ticks are batch calls, not requests: the horizon of `horizon_capacities` x capacity
     // requests is converted with the stream's own ticks per request (the window's sampled
     // requests stand for size / rate requests of the full stream).
@@ -302,27 +308,28 @@ void learner::step(std::uint64_t tick, clock::time_point now, const live_counter
   last_live_ = live;
   history_.push_back(live);
   if (history_.size() > 4096) history_.pop_front();
-  // An activation the learner did not make (the host installed or activated a model): drop any
-  // evaluation (it compared against the old model) and watch the new one like a promotion.
-  const std::uint64_t active_now = registry_.active_version();
-  if (active_now != known_active_) {
-    known_active_ = active_now;
-    if (phase_ == phase::evaluating) end_evaluation();
-    auto active = registry_.active();
-    train_sim_->set_model(active->params);
-    auto replaced = std::exchange(known_model_, active);
-    start_watch(active_now, previous, std::move(replaced));
-    if (specialising() && config_.specialise.ensemble && current_class_ != no_class &&
-        !active->info.note.starts_with(ensemble_note)) {
-      // As without the ensemble, a model the host activates becomes the current class's model
-      // (an ensemble does not: the host went back to one the learner built). The one it replaces
-      // stays pinned until the watch ends, so that a rollback can restore it.
-      replaced_class_model_ = class_model_[current_class_];
-      class_model_[current_class_] = active_now;
-      refresh_pins();
-    }
-  }
   try {
+    // An activation the learner did not make (the host installed or activated a model): drop any
+    // evaluation (it compared against the old model) and watch the new one like a promotion. The
+    // version and the model come from one load: another activation may come between two.
+    auto active = registry_.active();
+    const std::uint64_t active_now = active ? active->version : 0;
+    if (active && active_now != known_active_) {
+      known_active_ = active_now;
+      if (phase_ == phase::evaluating) end_evaluation();
+      train_sim_->set_model(active->params);
+      auto replaced = std::exchange(known_model_, active);
+      start_watch(active_now, previous, std::move(replaced));
+      if (specialising() && config_.specialise.ensemble && current_class_ != no_class &&
+          !active->info.note.starts_with(ensemble_note)) {
+        // As without the ensemble, a model the host activates becomes the current class's model
+        // (an ensemble does not: the host went back to one the learner built). The one it replaces
+        // stays pinned until the watch ends, so that a rollback can restore it.
+        replaced_class_model_ = class_model_[current_class_];
+        class_model_[current_class_] = active_now;
+        refresh_pins();
+      }
+    }
     if (specialising()) specialise(tick, now);
     switch (phase_) {
       case phase::idle:
@@ -338,8 +345,9 @@ void learner::step(std::uint64_t tick, clock::time_point now, const live_counter
       case phase::evaluating:
         decide(tick, now);
         if (phase_ == phase::watching) {
-          known_active_ = registry_.active_version();
-          auto replaced = std::exchange(known_model_, registry_.active());
+          auto promoted = registry_.active();
+          known_active_ = promoted->version;
+          auto replaced = std::exchange(known_model_, std::move(promoted));
           start_watch(known_active_, live, std::move(replaced));
         }
         break;
@@ -473,6 +481,8 @@ void learner::start_evaluation(std::shared_ptr<const model::installed_model> can
 }
 
 void learner::end_evaluation() {
+  // Its simulations go: nothing may take the learner for still evaluating (observe() feeds them).
+  if (phase_ == phase::evaluating) phase_ = phase::idle;
   candidate_.store(nullptr, std::memory_order_release);
   ab_threshold_ = 0;
   eval_active_.reset();
@@ -932,6 +942,8 @@ void learner::restart(bool count) {
   class_samples_.fill(0);
   requests_since_training_ = 0;
   if (!count) {
+    // After a snapshot load the clock is another one: what was timed by the old one goes.
+    forget_stream();
     // After a snapshot load the registry is another one: the class models are forgotten (pins
     // of versions that no longer exist are ignored).
     for (std::uint64_t v : pinned_) registry_.unpin(v);
@@ -960,6 +972,24 @@ void learner::restart(bool count) {
   std::lock_guard lock(report_mutex_);
   if (count) ++report_.restarts;
   report_.state = "idle";
+}
+
+void learner::forget_stream() {
+  end_evaluation();
+  phase_ = phase::idle;
+  window_.clear();
+  pending_base_ += pending_.size();
+  pending_.clear();
+  waiting_.clear();
+  horizon_ticks_ = config_.horizon_capacities * double(shape_.capacity);
+  requests_since_training_ = 0;
+  auto active = registry_.active();
+  mini_sim_options o = sim_options();
+  o.candidate_log = 2 * std::max<std::size_t>(config_.sample_buffer, 4096) + 16;
+  train_sim_ = std::make_unique<mini_sim>(o, &active->params);
+  twin_sim_ = std::make_unique<mini_sim>(sim_options(), &active->params);
+  twin_version_ = active->version;
+  watch_compares_ = false;
 }
 
 void learner::record(online_decision d) {

@@ -87,6 +87,9 @@ class learner {
   void restart(bool count = true);
   /// Failures and successful training rounds so far (cheap: no copy of the decisions).
   [[nodiscard]] std::pair<std::uint64_t, std::uint64_t> failures_and_rounds() const;
+  /// For tests: the label horizon in ticks, and the eviction candidates still waiting for a label.
+  [[nodiscard]] double horizon_ticks() const noexcept { return horizon_ticks_; }
+  [[nodiscard]] std::size_t pending_candidates() const noexcept { return pending_.size(); }
 
  private:
   enum class phase { idle, evaluating, watching };
@@ -116,6 +119,9 @@ class learner {
   void warm_on_window(std::initializer_list<mini_sim*> sims);
   void watch(std::uint64_t tick, clock::time_point now, const live_counters& live);
   void end_evaluation();
+  /// Drops what is timed by the stream's clock (window, pending candidates, simulations' contents
+  /// and clocks): after a snapshot load, or when the clock moved back past the horizon.
+  void forget_stream();
   void record(online_decision d);
   [[nodiscard]] float horizon_label() const;
 
