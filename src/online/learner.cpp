@@ -111,12 +111,8 @@ learner::learner(const online_config& config, const cache_shape& shape, model::m
     if (config_.baseline_gap_weight != 0) info.note += format(", gap weight %g", config_.baseline_gap_weight);
     registry_.install(baseline, info, true);
   }
-  mini_sim_options o = sim_options();
-  o.candidate_log = 2 * std::max<std::size_t>(config_.sample_buffer, 4096) + 16;
+  build_simulations();
   auto active = registry_.active();
-  train_sim_ = std::make_unique<mini_sim>(o, &active->params);
-  twin_sim_ = std::make_unique<mini_sim>(sim_options(), &active->params);
-  twin_version_ = active->version;
   known_active_ = active->version;
   known_model_ = active;
   report_.enabled = true;
@@ -983,13 +979,19 @@ void learner::forget_stream() {
   waiting_.clear();
   horizon_ticks_ = config_.horizon_capacities * double(shape_.capacity);
   requests_since_training_ = 0;
-  auto active = registry_.active();
+  build_simulations();
+  watch_compares_ = false;
+}
+
+void learner::build_simulations() {
+  // The training simulation logs its eviction candidates (two per eviction) for labelling; the
+  // twin follows the active model, or the replaced one while a promotion is watched.
   mini_sim_options o = sim_options();
   o.candidate_log = 2 * std::max<std::size_t>(config_.sample_buffer, 4096) + 16;
+  auto active = registry_.active();
   train_sim_ = std::make_unique<mini_sim>(o, &active->params);
   twin_sim_ = std::make_unique<mini_sim>(sim_options(), &active->params);
   twin_version_ = active->version;
-  watch_compares_ = false;
 }
 
 void learner::record(online_decision d) {

@@ -122,6 +122,8 @@ class learner {
   /// Drops what is timed by the stream's clock (window, pending candidates, simulations' contents
   /// and clocks): after a snapshot load, or when the clock moved back past the horizon.
   void forget_stream();
+  /// Fresh, empty training and twin simulations of the active model.
+  void build_simulations();
   void record(online_decision d);
   [[nodiscard]] float horizon_label() const;
 
