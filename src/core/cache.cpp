@@ -1193,11 +1193,7 @@ void cache<Key, T>::load_snapshot(const std::filesystem::path& path, stream_view
     // The online loop pauses while the registry and the contents are replaced. Sampled events from
     // before the load describe other contents and times: they are dropped.
     std::unique_lock<std::mutex> step;
-    if (m.learner) {
-      step = std::unique_lock(m.step_mutex);
-      (void)m.drain();
-      m.last_kind.clear();
-    }
+    if (m.learner) step = std::unique_lock(m.step_mutex);
     if (d.models) {
       try {
         m.registry->restore(*d.models);
@@ -1206,6 +1202,10 @@ void cache<Key, T>::load_snapshot(const std::filesystem::path& path, stream_view
       } catch (const std::exception& e) {
         throw snapshot_error(ops::where_of(path) + ": its models do not restore: " + e.what());
       }
+    }
+    if (m.learner) {  // after the models restored: a snapshot refused before this leaves the loop as it was
+      (void)m.drain();
+      m.last_kind.clear();
     }
     write_slots();  // copies only: nothing left to allocate
     m.backend->write_history(d.history, stream);

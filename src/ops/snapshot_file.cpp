@@ -365,10 +365,14 @@ class snapshot_reader {
     read_exactly(0, bytes);
     if (std::memcmp(bytes.data(), magic.data(), magic.size()) != 0) fail("not a belady snapshot (bad magic)");
     const file_header header = decode_header(bytes.data());
+    const bool header_intact = header_crc_of(bytes.data()) == header.header_crc;
     if (header.version != snapshot_format_version)
+      // A newer format may lay its header out differently, so its checksum need not match this
+      // build's layout; a flipped bit in the version field does not match either.
       fail("unsupported format version " + std::to_string(header.version) + " (this build reads " +
-           std::to_string(snapshot_format_version) + ")");
-    if (header_crc_of(bytes.data()) != header.header_crc) fail("header checksum mismatch (corrupt header)");
+           std::to_string(snapshot_format_version) + ")" +
+           (header_intact ? "" : ", or a corrupt header: its checksum does not match"));
+    if (!header_intact) fail("header checksum mismatch (corrupt header)");
     if (header.section_count > snapshot_max_sections)
       fail("corrupt: " + std::to_string(header.section_count) + " sections, at most " +
            std::to_string(snapshot_max_sections));

@@ -336,6 +336,13 @@ TEST_F(SnapshotFile, UnsupportedFormatVersion) {
   reseal_header(file);
   write_file(target_, file);
   EXPECT_CONTAINS(load_error(target_), "unsupported format version 2");
+  EXPECT_EQ(load_error(target_).find("corrupt"), std::string::npos) << "a resealed header is intact";
+  // The same version field, not resealed: a flipped bit, as far as this build can tell.
+  file = write_sample();
+  put_le(file, 8, 2, 4);
+  write_file(target_, file);
+  EXPECT_CONTAINS(load_error(target_), "unsupported format version 2");
+  EXPECT_CONTAINS(load_error(target_), "or a corrupt header: its checksum does not match");
 }
 
 TEST_F(SnapshotFile, AnyFlippedHeaderByteAfterTheVersion) {
