@@ -59,7 +59,7 @@ struct alert_rule {
   /// this many, then their p99 is judged.
   std::uint64_t min_samples = 100;
   /// latency_p99_us: the operation; empty means the worst p99 over the operations, each judged
-  /// on its own calls once it has min_samples of them.
+  /// on its own calls once it has min_samples of them (docs/operations.md, "Alerts").
   std::optional<operation> op;
 };
 

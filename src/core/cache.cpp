@@ -468,15 +468,16 @@ struct cache<Key, T>::impl {
 
   /// One evaluation of the alert rules. Serialised: each evaluation compares with the previous
   /// one's histograms, so two must not interleave their collect and judge steps. The events are
-  /// delivered after the lock is released: a callback may call evaluate_alerts() itself.
+  /// queued in that order and delivered after the lock is released: a callback may call
+  /// evaluate_alerts() itself.
   std::vector<alert_event> evaluate_alerts_now() {
-    ops::alert_monitor::evaluation e;
+    std::vector<alert_event> events;
     {
       std::lock_guard lock(evaluate_mutex);
-      e = alerts.judge(collect(false, {}), recorder.fine_counts());
+      events = alerts.judge(collect(false, {}), recorder.fine_counts());
     }
-    alerts.deliver(e);
-    return std::move(e.events);
+    alerts.deliver_pending();
+    return events;
   }
 
   void stop_monitor() {
@@ -1204,7 +1205,10 @@ void cache<Key, T>::load_snapshot(const std::filesystem::path& path, stream_view
       }
     }
     if (m.learner) {  // after the models restored: a snapshot refused before this leaves the loop as it was
-      (void)m.drain();
+      try {
+        (void)m.drain();  // best effort: the learner forgets the old stream anyway (restart below)
+      } catch (...) {
+      }
       m.last_kind.clear();
     }
     write_slots();  // copies only: nothing left to allocate

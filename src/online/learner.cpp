@@ -938,8 +938,6 @@ void learner::restart(bool count) {
   class_samples_.fill(0);
   requests_since_training_ = 0;
   if (!count) {
-    // After a snapshot load the clock is another one: what was timed by the old one goes.
-    forget_stream();
     // After a snapshot load the registry is another one: the class models are forgotten (pins
     // of versions that no longer exist are ignored).
     for (std::uint64_t v : pinned_) registry_.unpin(v);
@@ -965,14 +963,18 @@ void learner::restart(bool count) {
     twin_version_ = active->version;
     watch_compares_ = false;
   }
+  // After a snapshot load the clock is another one too: what was timed by the old one goes
+  // (last, as it allocates: everything above is settled if it throws).
+  if (!count) forget_stream();
   std::lock_guard lock(report_mutex_);
   if (count) ++report_.restarts;
   report_.state = "idle";
 }
 
 void learner::forget_stream() {
+  // An evaluation compares simulations that go now: it ends (end_evaluation idles the phase). A
+  // watch goes on: it judges live counters and wall time, not the stream's ticks.
   end_evaluation();
-  phase_ = phase::idle;
   window_.clear();
   pending_base_ += pending_.size();
   pending_.clear();

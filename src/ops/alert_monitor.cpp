@@ -2,6 +2,7 @@
 
 #include <cmath>
 #include <cstdio>
+#include <limits>
 #include <string>
 
 #include "belady/error.hpp"
@@ -70,7 +71,10 @@ void alert_monitor::set_rules(std::vector<alert_rule> rules) {
   for (std::size_t i = 0; i < rules.size(); ++i) validate_rule(rules[i], i);
   std::lock_guard lock(mutex_);
   rules_.clear();
-  for (auto& r : rules) rules_.push_back(rule_state{std::move(r), alert_level::ok, {}});
+  for (auto& r : rules) {
+    rules_.push_back(rule_state{std::move(r), alert_level::ok, {}, {}});
+    rules_.back().last_p99.fill(std::numeric_limits<double>::quiet_NaN());
+  }
 }
 
 std::vector<alert_rule> alert_monitor::rules() const {
@@ -127,19 +131,28 @@ bool alert_monitor::value_of(rule_state& s, const metrics_snapshot& m, const fin
       // Each operation's calls since it was last judged (the histograms are cumulative): a slow
       // start must not keep a rule critical forever, and a recovery must clear it. An operation
       // not judged (too few calls) keeps its reference, so slow traffic accumulates until it is
-      // judged. Without an operation the rule judges the worst p99 of those judged now: merged,
-      // a few slow inserts would hide under many fast finds.
-      bool judged = false;
+      // judged, and keeps its last p99 while it has calls pending; one with no calls since drops
+      // out. Without an operation the rule judges the worst of those p99s: merged, a few slow
+      // inserts would hide under many fast finds, and judging only the operations with enough
+      // calls this time would let a slow, rarely called one flap between its level and ok.
+      bool judged_now = false, any = false;
       for (int o = 0; o < operation_count; ++o) {
         if (r.op && static_cast<int>(*r.op) != o) continue;
         const auto i = static_cast<std::size_t>(o);
         double p99 = 0;
-        if (!p99_between(s.last_counts[i], fine[i], std::max<std::uint64_t>(r.min_samples, 1), p99)) continue;
-        s.last_counts[i] = fine[i];
-        value = judged ? std::max(value, p99) : p99;
-        judged = true;
+        if (p99_between(s.last_counts[i], fine[i], std::max<std::uint64_t>(r.min_samples, 1), p99)) {
+          s.last_counts[i] = fine[i];
+          s.last_p99[i] = p99;
+          judged_now = true;
+        } else if (!p99_between(s.last_counts[i], fine[i], 1, p99)) {
+          s.last_p99[i] = std::numeric_limits<double>::quiet_NaN();  // idle since: drops out
+        }
+        if (!std::isnan(s.last_p99[i])) {
+          value = any ? std::max(value, s.last_p99[i]) : s.last_p99[i];
+          any = true;
+        }
       }
-      return judged;
+      return judged_now && any;
     }
     case alert_metric::memory_bytes:
       value = static_cast<double>(m.device_bytes + m.host_bytes);
@@ -152,7 +165,7 @@ bool alert_monitor::value_of(rule_state& s, const metrics_snapshot& m, const fin
   return false;
 }
 
-alert_monitor::evaluation alert_monitor::judge(const metrics_snapshot& m, const fine_histograms& fine) {
+std::vector<alert_event> alert_monitor::judge(const metrics_snapshot& m, const fine_histograms& fine) {
   evaluation out;
   std::vector<alert_event>& events = out.events;
   std::vector<alert_callback>& listeners = out.listeners;
@@ -191,14 +204,34 @@ alert_monitor::evaluation alert_monitor::judge(const metrics_snapshot& m, const 
     if (!events.empty())
       for (const auto& [id, cb] : subscribers_) listeners.push_back(cb);
   }
-  return out;
+  std::vector<alert_event> judged = events;
+  if (!events.empty()) {
+    std::lock_guard lock(queue_mutex_);
+    queue_.push_back(std::move(out));
+  }
+  return judged;
 }
 
-void alert_monitor::deliver(const evaluation& e) {
-  // Recursive: a callback may evaluate again (cache::evaluate_alerts()) on its own thread, and
-  // the inner evaluation's events are delivered before the outer call's remaining ones.
+void alert_monitor::deliver_pending() {
+  // A callback evaluating again on the delivering thread: its events are queued behind the
+  // ones being delivered, and this thread's loop below delivers them next.
+  if (delivering_.load(std::memory_order_relaxed) == std::this_thread::get_id()) return;
   std::lock_guard lock(delivery_mutex_);
-  for (const alert_event& ev : e.events) deliver_one(ev, e.listeners);
+  delivering_.store(std::this_thread::get_id(), std::memory_order_relaxed);
+  struct reset {
+    std::atomic<std::thread::id>& d;
+    ~reset() { d.store(std::thread::id{}, std::memory_order_relaxed); }
+  } guard{delivering_};
+  for (;;) {
+    evaluation e;
+    {
+      std::lock_guard q(queue_mutex_);
+      if (queue_.empty()) return;
+      e = std::move(queue_.front());
+      queue_.pop_front();
+    }
+    for (const alert_event& ev : e.events) deliver_one(ev, e.listeners);
+  }
 }
 
 void alert_monitor::deliver_one(const alert_event& e, const std::vector<alert_callback>& listeners) {
@@ -221,9 +254,9 @@ void alert_monitor::deliver_one(const alert_event& e, const std::vector<alert_ca
 }
 
 std::vector<alert_event> alert_monitor::evaluate(const metrics_snapshot& m, const fine_histograms& fine) {
-  evaluation e = judge(m, fine);
-  deliver(e);
-  return std::move(e.events);
+  std::vector<alert_event> events = judge(m, fine);
+  deliver_pending();
+  return events;
 }
 
 }  // namespace belady::ops

@@ -1,8 +1,11 @@
 #pragma once
 // Alert rules, their current levels, and the subscribers that hear about level changes.
 #include <array>
+#include <atomic>
 #include <cstdint>
+#include <deque>
 #include <mutex>
+#include <thread>
 #include <utility>
 #include <vector>
 
@@ -28,19 +31,16 @@ class alert_monitor {
 
   using fine_histograms = std::array<std::vector<std::uint64_t>, operation_count>;
 
-  /// The level changes of one evaluation and the subscribers to hear them.
-  struct evaluation {
-    std::vector<alert_event> events;
-    std::vector<alert_callback> listeners;
-  };
-
   /// Judges every rule on `m` and, for latency, on the operations' internal histograms (`fine`,
-  /// metrics_recorder::fine_counts). Calls must not overlap (the owner serialises them).
-  [[nodiscard]] evaluation judge(const metrics_snapshot& m, const fine_histograms& fine);
-  /// Logs each event and calls the listeners, in order, one evaluation at a time. The owner
-  /// calls it after releasing what serialises judge(), so that a callback may evaluate again.
-  void deliver(const evaluation& e);
-  /// judge() then deliver(); returns the level changes.
+  /// metrics_recorder::fine_counts), and queues the level changes for delivery; returns them.
+  /// Calls must not overlap (the owner serialises them): the queue is in judging order.
+  std::vector<alert_event> judge(const metrics_snapshot& m, const fine_histograms& fine);
+  /// Logs the queued events and calls the subscribers, in judging order, one thread at a time.
+  /// The owner calls it after releasing what serialises judge(), so a callback may evaluate
+  /// again: on the delivering thread that evaluation is only queued, and delivered after the
+  /// events before it.
+  void deliver_pending();
+  /// judge() then deliver_pending(); returns the level changes.
   std::vector<alert_event> evaluate(const metrics_snapshot& m, const fine_histograms& fine);
 
   /// Rules now at warning / critical.
@@ -50,16 +50,25 @@ class alert_monitor {
   struct rule_state {
     alert_rule rule;
     alert_level level = alert_level::ok;
-    // latency: each operation's histogram when it was last judged
+    // latency: each operation's histogram when it was last judged, and the p99 it was judged at
+    // (NaN: none, or no calls since)
     std::array<std::vector<std::uint64_t>, operation_count> last_counts;
+    std::array<double, operation_count> last_p99{};
   };
   /// The figure a rule judges, or false when there is too little evidence to judge.
   static bool value_of(rule_state& s, const metrics_snapshot& m, const fine_histograms& fine, double& value);
 
-  void deliver_one(const alert_event& e, const std::vector<alert_callback>& listeners);
+  struct evaluation {
+    std::vector<alert_event> events;
+    std::vector<alert_callback> listeners;
+  };
+  static void deliver_one(const alert_event& e, const std::vector<alert_callback>& listeners);
 
   mutable std::mutex mutex_;
-  std::recursive_mutex delivery_mutex_;
+  std::mutex queue_mutex_;     // guards queue_
+  std::deque<evaluation> queue_;
+  std::mutex delivery_mutex_;  // one delivering thread at a time
+  std::atomic<std::thread::id> delivering_{};  // that thread, while it delivers
   std::vector<rule_state> rules_;
   std::vector<std::pair<std::uint64_t, alert_callback>> subscribers_;
   std::uint64_t next_id_ = 1;

@@ -175,12 +175,52 @@ TEST(AlertMonitor, LatencyRuleWithoutAnOperationJudgesTheWorstOperation) {
   EXPECT_EQ(e[0].level, belady::alert_level::critical);
   EXPECT_NEAR(e[0].value, 50'000, 50'000 / 32.0);
   EXPECT_NE(e[0].message.find("worst operation"), std::string::npos) << e[0].message;
-  // The inserts recover; the finds alone are judged fast: back to ok.
-  add(belady::operation::insert_or_assign, 100'000, 100);
+  // Only the finds have enough calls to be judged now; the inserts, still slow, have a few
+  // pending: they keep their p99 and the rule stays critical (no flapping to ok and back).
+  add(belady::operation::find, 50'000, 10'000);
+  add(belady::operation::insert_or_assign, 50'000'000, 10);
+  EXPECT_TRUE(monitor.evaluate(m, fine).empty());
+  // The inserts recover (1,000 fast ones outweigh the 10 slow at the 99th percentile): ok.
+  add(belady::operation::insert_or_assign, 100'000, 1'000);
   add(belady::operation::find, 50'000, 100);
   const auto back = monitor.evaluate(m, fine);
   ASSERT_EQ(back.size(), 1u);
   EXPECT_EQ(back[0].level, belady::alert_level::ok);
+  // An operation with no calls since it was judged drops out: a slow one that stopped being
+  // called does not hold the rule at its level.
+  add(belady::operation::insert_or_assign, 50'000'000, 100);
+  ASSERT_EQ(monitor.evaluate(m, fine).size(), 1u);  // critical again
+  add(belady::operation::find, 50'000, 100);
+  const auto idle = monitor.evaluate(m, fine);
+  ASSERT_EQ(idle.size(), 1u);
+  EXPECT_EQ(idle[0].level, belady::alert_level::ok);
+}
+
+// Events reach subscribers in the order they were judged, also when a callback evaluates again
+// on the delivering thread: its events queue behind the ones still being delivered.
+TEST(AlertMonitor, NestedEvaluationsDeliverInJudgingOrder) {
+  belady::ops::alert_monitor monitor;
+  // Two memory rules: one evaluation raises both; the first one's callback evaluates again with
+  // less memory, which clears both.
+  monitor.set_rules({{belady::alert_metric::memory_bytes, 100, 1e15}, {belady::alert_metric::memory_bytes, 200, 1e15}});
+  belady::ops::alert_monitor::fine_histograms fine;
+  belady::metrics_snapshot high, low;
+  high.host_bytes = 1000;
+  low.host_bytes = 10;
+  std::vector<std::pair<std::size_t, belady::alert_level>> seen;
+  bool nested = false;
+  monitor.subscribe([&](const belady::alert_event& e) {
+    seen.emplace_back(e.rule, e.level);
+    if (!nested) {
+      nested = true;
+      EXPECT_EQ(monitor.evaluate(low, fine).size(), 2u);  // judged now, delivered after
+    }
+  });
+  EXPECT_EQ(monitor.evaluate(high, fine).size(), 2u);
+  const std::vector<std::pair<std::size_t, belady::alert_level>> expected = {
+      {0, belady::alert_level::warning}, {1, belady::alert_level::warning},
+      {0, belady::alert_level::ok},      {1, belady::alert_level::ok}};
+  EXPECT_EQ(seen, expected);
 }
 
 // A callback may call any member of the cache, evaluate_alerts() included: the events are
