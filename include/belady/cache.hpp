@@ -282,8 +282,9 @@ class BELADY_API cache {
    * @throw invalid_argument when callback is empty
    */
   std::uint64_t subscribe(alert_callback callback);
-  /// Returns whether `id` was subscribed. After it returns the callback is not called again
-  /// (except by an evaluation already delivering events).
+  /// Returns whether `id` was subscribed. After it returns the callback is not running and is not
+  /// called again, so what it captured may be freed; it waits for a delivery under way on another
+  /// thread (a callback that unsubscribes itself does not wait for its own call).
   bool unsubscribe(std::uint64_t id);
   /// Evaluates the rules now, on the calling thread; returns (and delivers) the level changes.
   std::vector<alert_event> evaluate_alerts();

@@ -92,12 +92,30 @@ std::uint64_t alert_monitor::subscribe(alert_callback cb) {
 }
 
 bool alert_monitor::unsubscribe(std::uint64_t id) {
+  bool found = false;
+  {
+    std::lock_guard lock(mutex_);
+    for (auto it = subscribers_.begin(); it != subscribers_.end(); ++it)
+      if (it->first == id) {
+        subscribers_.erase(it);
+        found = true;
+        break;
+      }
+  }
+  // A delivery under way on another thread may have checked the subscription just before: wait
+  // for it to end, so that after this returns the callback is never running or called again
+  // (deliveries check the subscription before each call). On the delivering thread itself (a
+  // callback unsubscribing) there is nothing to wait for: the call in progress is the caller's.
+  if (found && delivering_.load(std::memory_order_relaxed) != std::this_thread::get_id()) {
+    std::lock_guard wait(delivery_mutex_);
+  }
+  return found;
+}
+
+bool alert_monitor::subscribed(std::uint64_t id) const {
   std::lock_guard lock(mutex_);
-  for (auto it = subscribers_.begin(); it != subscribers_.end(); ++it)
-    if (it->first == id) {
-      subscribers_.erase(it);
-      return true;
-    }
+  for (const auto& [sid, cb] : subscribers_)
+    if (sid == id) return true;
   return false;
 }
 
@@ -168,7 +186,7 @@ bool alert_monitor::value_of(rule_state& s, const metrics_snapshot& m, const fin
 std::vector<alert_event> alert_monitor::judge(const metrics_snapshot& m, const fine_histograms& fine) {
   evaluation out;
   std::vector<alert_event>& events = out.events;
-  std::vector<alert_callback>& listeners = out.listeners;
+  std::vector<subscriber>& listeners = out.listeners;
   {
     std::lock_guard lock(mutex_);
     for (std::size_t i = 0; i < rules_.size(); ++i) {
@@ -202,7 +220,7 @@ std::vector<alert_event> alert_monitor::judge(const metrics_snapshot& m, const f
       events.push_back(std::move(e));
     }
     if (!events.empty())
-      for (const auto& [id, cb] : subscribers_) listeners.push_back(cb);
+      listeners = subscribers_;
   }
   std::vector<alert_event> judged = events;
   if (!events.empty()) {
@@ -234,14 +252,15 @@ void alert_monitor::deliver_pending() {
   }
 }
 
-void alert_monitor::deliver_one(const alert_event& e, const std::vector<alert_callback>& listeners) {
+void alert_monitor::deliver_one(const alert_event& e, const std::vector<subscriber>& listeners) {
   {
     auto log = logger();
     const auto lvl = e.level == alert_level::critical  ? spdlog::level::err
                      : e.level == alert_level::warning ? spdlog::level::warn
                                                        : spdlog::level::info;
     log->log(lvl, "alert {}: {}", to_string(e.level), e.message);
-    for (const auto& cb : listeners) {
+    for (const auto& [id, cb] : listeners) {
+      if (!subscribed(id)) continue;  // unsubscribed since this evaluation was judged
       try {
         cb(e);
       } catch (const std::exception& ex) {

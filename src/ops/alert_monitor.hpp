@@ -25,7 +25,8 @@ class alert_monitor {
   void set_rules(std::vector<alert_rule> rules);
   [[nodiscard]] std::vector<alert_rule> rules() const;
   std::uint64_t subscribe(alert_callback cb);
-  /// Returns whether `id` was subscribed.
+  /// Returns whether `id` was subscribed. After it returns the callback is not running and is not
+  /// called again, except when a callback unsubscribes itself (its own call is still running).
   bool unsubscribe(std::uint64_t id);
   [[nodiscard]] bool active() const;  ///< rules and subscribers exist
 
@@ -58,11 +59,13 @@ class alert_monitor {
   /// The figure a rule judges, or false when there is too little evidence to judge.
   static bool value_of(rule_state& s, const metrics_snapshot& m, const fine_histograms& fine, double& value);
 
+  using subscriber = std::pair<std::uint64_t, alert_callback>;
   struct evaluation {
     std::vector<alert_event> events;
-    std::vector<alert_callback> listeners;
+    std::vector<subscriber> listeners;  ///< the subscribers when it was judged
   };
-  static void deliver_one(const alert_event& e, const std::vector<alert_callback>& listeners);
+  void deliver_one(const alert_event& e, const std::vector<subscriber>& listeners);
+  [[nodiscard]] bool subscribed(std::uint64_t id) const;
 
   mutable std::mutex mutex_;
   std::mutex queue_mutex_;     // guards queue_
@@ -70,7 +73,7 @@ class alert_monitor {
   std::mutex delivery_mutex_;  // one delivering thread at a time
   std::atomic<std::thread::id> delivering_{};  // that thread, while it delivers
   std::vector<rule_state> rules_;
-  std::vector<std::pair<std::uint64_t, alert_callback>> subscribers_;
+  std::vector<subscriber> subscribers_;
   std::uint64_t next_id_ = 1;
 };
 

@@ -223,6 +223,30 @@ TEST(AlertMonitor, NestedEvaluationsDeliverInJudgingOrder) {
   EXPECT_EQ(seen, expected);
 }
 
+// After unsubscribe() returns, the callback is not running and is not called again: a caller may
+// then free what it captured. unsubscribe() waits for a delivery under way on another thread.
+TEST(AlertMonitor, UnsubscribeWaitsForACallbackInProgress) {
+  belady::ops::alert_monitor monitor;
+  monitor.set_rules({{belady::alert_metric::memory_bytes, 100, 1e15}, {belady::alert_metric::memory_bytes, 200, 1e15}});
+  belady::ops::alert_monitor::fine_histograms fine;
+  belady::metrics_snapshot high;
+  high.host_bytes = 1000;
+  std::atomic<bool> entered{false}, finished{false};
+  std::atomic<int> calls{0};
+  const auto id = monitor.subscribe([&](const belady::alert_event&) {
+    ++calls;
+    entered = true;
+    std::this_thread::sleep_for(100ms);
+    finished = true;
+  });
+  std::thread evaluator([&] { (void)monitor.evaluate(high, fine); });  // two events: two calls unless unsubscribed
+  while (!entered) std::this_thread::sleep_for(1ms);
+  EXPECT_TRUE(monitor.unsubscribe(id));
+  EXPECT_TRUE(finished) << "unsubscribe returned while the callback was running";
+  evaluator.join();
+  EXPECT_EQ(calls, 1) << "called again after unsubscribe returned";
+}
+
 // A callback may call any member of the cache, evaluate_alerts() included: the events are
 // delivered outside the lock that serialises evaluations. Before, this deadlocked; a watchdog
 // ends the test process instead of letting it hang.
